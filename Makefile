@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# fastboot: entry points only; each target delegates to a script.
+#
+#   make              out-of-tree modules (Kbuild) against KDIR
+#   make kernel       patched Linux 6.12 test kernel (bzImage + modules)
+#   make check        build, boot under QEMU, run every test: 'N passed, N failed'
+#   make demo         boot and print the baseline table (RESULT lines)
+#   make run CMD=...  run any command in the test kernel (cwd shared at /host)
+#   make lint         checkpatch --strict and sparse over patches and overlay
+#   make deps         install build and test dependencies (root)
+
+BUILD ?= $(CURDIR)/build
+KDIR ?= $(BUILD)/obj
+export BUILD
+
+SCRIPTS := $(CURDIR)/scripts
+
+.PHONY: modules modules_install clean-modules deps kernel selftests initramfs \
+	check demo run lint clean
+
+modules:
+	@$(SCRIPTS)/check-kdir.sh "$(KDIR)"
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules
+
+modules_install:
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules_install
+
+clean-modules:
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean
+
+deps:
+	$(SCRIPTS)/install-deps.sh
+
+kernel:
+	$(SCRIPTS)/build-kernel.sh
+
+selftests: kernel
+	$(SCRIPTS)/build-selftests.sh
+
+initramfs: selftests
+	$(SCRIPTS)/mkinitramfs.sh
+
+check:
+	$(SCRIPTS)/check.sh
+
+demo:
+	$(SCRIPTS)/demo.sh
+
+run: initramfs
+	python3 $(SCRIPTS)/vm.py $(VM_ARGS) -- sh -c '$(CMD)'
+
+lint:
+	$(SCRIPTS)/lint.sh
+
+clean:
+	rm -rf "$(BUILD)"

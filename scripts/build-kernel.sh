@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the fastboot test kernel: Debian's linux-source-6.12, plus the
+# overlay (new files at their kernel paths), plus patches/series, configured
+# from allnoconfig + configs/fastboot-test.config, built out of tree.
+#
+#   build/pristine/   the unpacked linux-source tarball, never modified
+#   build/stage/      pristine (hard links) + overlay + series, remade per run
+#   build/linux/      the source tree the kernel is built from; updated from
+#                     stage/ by content, so only changed files get new mtimes
+#                     and the build stays incremental
+#   build/obj/        kbuild output (O=)
+#
+# Environment: BUILD (default: <repo>/build), JOBS (default: nproc),
+# CONFIGS (extra fragments, space separated).
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+JOBS=${JOBS:-$(nproc)}
+TARBALL=/usr/src/linux-source-6.12.tar.xz
+FRAGMENTS="$TOP/configs/fastboot-test.config ${CONFIGS:-}"
+OVERLAY_DIRS="mm drivers tools/testing/selftests/fastboot"
+
+log() { echo "build-kernel: $*"; }
+die() { echo "build-kernel: error: $*" >&2; exit 1; }
+
+[ -f "$TARBALL" ] || die "$TARBALL missing (run scripts/install-deps.sh)"
+mkdir -p "$BUILD"
+
+# 1. Pristine source, unpacked once per tarball version.
+tarver=$(stat -c %Y:%s "$TARBALL")
+if [ "$(cat "$BUILD/pristine.stamp" 2>/dev/null)" != "$tarver" ]; then
+	log "unpacking $TARBALL"
+	rm -rf "$BUILD/pristine" "$BUILD/pristine.tmp"
+	mkdir -p "$BUILD/pristine.tmp"
+	tar -C "$BUILD/pristine.tmp" --strip-components=1 -xf "$TARBALL"
+	mv "$BUILD/pristine.tmp" "$BUILD/pristine"
+	echo "$tarver" > "$BUILD/pristine.stamp"
+fi
+
+# Files of the overlay (and patches/) that exist, one per line, sorted.
+overlay_files() {
+	local d
+	for d in $OVERLAY_DIRS "$@"; do
+		if [ -d "$TOP/$d" ]; then (cd "$TOP" && find "$d" -type f); fi
+	done | sort
+}
+
+# 2. Stage: pristine + overlay + patches.  Only redone when an input changed.
+inputs_hash() {
+	(
+		cd "$TOP"
+		echo "$tarver"
+		overlay_files patches | xargs -r sha1sum
+	) | sha1sum | cut -d' ' -f1
+}
+want=$(inputs_hash)
+if [ "$(cat "$BUILD/stage.stamp" 2>/dev/null)" != "$want" ] || [ ! -d "$BUILD/linux" ]; then
+	rm -rf "$BUILD/stage"
+	cp -al "$BUILD/pristine" "$BUILD/stage"
+
+	# Overlay files replace, never write through, the hard links.
+	(
+		cd "$TOP"
+		overlay_files | while read -r f; do
+			mkdir -p "$BUILD/stage/$(dirname "$f")"
+			cp --remove-destination "$f" "$BUILD/stage/$f"
+		done
+	)
+
+	if [ -f "$TOP/patches/series" ]; then
+		while read -r p _; do
+			case "$p" in ''|\#*) continue ;; esac
+			[ -f "$TOP/patches/$p" ] || die "patches/series names $p, which does not exist"
+			# patch(1) writes each file anew, so hard links to pristine/ break.
+			if ! patch -d "$BUILD/stage" -p1 -s -N --no-backup-if-mismatch \
+			     -r - < "$TOP/patches/$p" > "$BUILD/patch.log" 2>&1; then
+				cat "$BUILD/patch.log" >&2
+				die "patch $p does not apply to linux-source-6.12"
+			fi
+			log "applied $p"
+		done < "$TOP/patches/series"
+	fi
+
+	# Copy by content into the build tree: untouched files keep their mtime.
+	mkdir -p "$BUILD/linux"
+	rsync -a --checksum --delete "$BUILD/stage/" "$BUILD/linux/"
+	echo "$want" > "$BUILD/stage.stamp"
+fi
+
+# 3. Configure: allnoconfig with the fragments forced in, then verify.
+cat $FRAGMENTS > "$BUILD/fragment.config"
+if ! cmp -s "$BUILD/fragment.config" "$BUILD/obj/fragment.used" 2>/dev/null ||
+   [ ! -f "$BUILD/obj/.config" ]; then
+	mkdir -p "$BUILD/obj"
+	make -s -C "$BUILD/linux" O="$BUILD/obj" \
+		KCONFIG_ALLCONFIG="$BUILD/fragment.config" allnoconfig
+	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$BUILD/fragment.config" |
+		  while read -r line; do
+			grep -qx "$line" "$BUILD/obj/.config" || echo "$line"
+		  done)
+	[ -z "$missing" ] || die "config symbols did not survive allnoconfig: $missing"
+	cp "$BUILD/fragment.config" "$BUILD/obj/fragment.used"
+fi
+
+# 4. Build.
+cc=gcc
+command -v ccache >/dev/null && cc="ccache gcc"
+log "building bzImage and modules (-j$JOBS)"
+make -s -C "$BUILD/linux" O="$BUILD/obj" -j"$JOBS" CC="$cc" bzImage modules
+rm -rf "$BUILD/modules"
+make -s -C "$BUILD/linux" O="$BUILD/obj" INSTALL_MOD_PATH="$BUILD/modules" \
+	INSTALL_MOD_STRIP=1 modules_install
+log "done: $BUILD/obj/arch/x86/boot/bzImage ($(cat "$BUILD/obj/include/config/kernel.release"))"

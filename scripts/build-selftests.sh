@@ -1,0 +1,20 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build and install the kselftests the test guest runs, from the patched
+# tree (so our overlay's tools/testing/selftests/fastboot is built exactly as
+# upstream would build it): fastboot, and upstream's mm (for its hugetlb
+# tests).  Output: build/selftests/ with run_kselftest.sh.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+JOBS=${JOBS:-$(nproc)}
+TARGETS=${SELFTEST_TARGETS:-fastboot mm}
+
+[ -d "$BUILD/linux" ] || { echo "build-selftests: no tree (make kernel)" >&2; exit 1; }
+make -s -C "$BUILD/linux" O="$BUILD/obj" headers
+rm -rf "$BUILD/selftests"
+make -s -C "$BUILD/linux/tools/testing/selftests" O="$BUILD/obj" -j"$JOBS" \
+	TARGETS="$TARGETS" KSFT_INSTALL_PATH="$BUILD/selftests" install >/dev/null
+echo "build-selftests: $BUILD/selftests ($TARGETS)"

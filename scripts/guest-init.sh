@@ -1,0 +1,35 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the fastboot test initramfs (packed by scripts/mkinitramfs.sh).
+# Mounts the usual file systems and the host share, loads the modules the
+# tests expect, runs /fastboot/cmd (appended by scripts/vm.py) with its
+# output on ttyS1, reports its exit status there and powers off.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin:/selftests
+export HOME=/root TERM=dumb
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /dev/hugepages /host /dev/shm
+mount -t hugetlbfs hugetlbfs /dev/hugepages
+mount -t tmpfs tmpfs /dev/shm
+if grep -q '^host$' /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null; then
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 host /host
+fi
+ln -sf /proc/self/fd /dev/fd
+
+# virtio_balloon is a module so that tests can unbind it from the device.
+modprobe virtio_balloon
+
+out=/dev/ttyS1
+stty -F "$out" raw -echo 2>/dev/null
+cd "${FASTBOOT_SHARE:-/}" 2>/dev/null || cd /
+sh /fastboot/cmd > "$out" 2>&1 < /dev/null
+rc=$?
+echo "@@FASTBOOT-EXIT $rc" > "$out"
+sync
+poweroff -f

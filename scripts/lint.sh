@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make lint: the review checks a kernel maintainer runs first.
+#   - scripts/checkpatch.pl --strict over every patch in patches/series and
+#     every overlay source file (C files, headers, Kconfig/Makefile parts)
+#   - sparse (C=2) over every overlay object in the patched tree
+# Any error or warning fails.  Needs the tree from 'make kernel'.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+TREE=$BUILD/linux
+[ -x "$TREE/scripts/checkpatch.pl" ] || { echo "lint: no tree (make kernel)" >&2; exit 1; }
+
+fail=0
+CHECKPATCH=("$TREE/scripts/checkpatch.pl" --strict --quiet --no-summary
+	    --show-types)
+
+while read -r p _; do
+	case "$p" in ''|\#*) continue ;; esac
+	if ! (cd "$TREE" && "${CHECKPATCH[@]}" "$TOP/patches/$p"); then
+		echo "lint: checkpatch: patches/$p" >&2
+		fail=1
+	fi
+done < "$TOP/patches/series"
+
+mapfile -t sources < <(cd "$TOP" && find mm drivers tools/testing/selftests/fastboot \
+	-type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
+for f in "${sources[@]}"; do
+	if ! (cd "$TREE" && "${CHECKPATCH[@]}" --no-tree -f "$TOP/$f"); then
+		echo "lint: checkpatch: $f" >&2
+		fail=1
+	fi
+done
+
+# sparse over the kernel-side overlay objects (mm/, drivers/).
+for f in "${sources[@]}"; do
+	case "$f" in mm/*.c|drivers/*.c) ;; *) continue ;; esac
+	log=$(make -s -C "$TREE" O="$BUILD/obj" C=2 "${f%.c}.o" 2>&1) || fail=1
+	if [ -n "$log" ]; then
+		echo "$log"
+		echo "lint: sparse/compiler: $f" >&2
+		fail=1
+	fi
+done
+
+[ "$fail" = 0 ] && echo "lint: checkpatch and sparse clean (${#sources[@]} sources, $(grep -cv '^#' "$TOP/patches/series") patches)"
+exit "$fail"

@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Pack the test initramfs: busybox (static), scripts/guest-init.sh as /init,
+# the kernel modules, the installed kselftests and the shared libraries they
+# link against (the guest has no other root file system).
+#
+#   build/initramfs/          the tree
+#   build/initramfs.cpio.gz   the archive scripts/vm.py boots
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+ROOT=$BUILD/initramfs
+OUT=$BUILD/initramfs.cpio.gz
+
+die() { echo "mkinitramfs: error: $*" >&2; exit 1; }
+[ -d "$BUILD/modules/lib/modules" ] || die "no modules in $BUILD/modules (make kernel)"
+[ -d "$BUILD/selftests" ] || die "no selftests in $BUILD/selftests (make selftests)"
+
+rm -rf "$ROOT"
+mkdir -p "$ROOT"/{bin,sbin,etc,proc,sys,dev,tmp,root,lib,lib64,usr/bin,usr/sbin}
+cp /bin/busybox "$ROOT/bin/busybox"
+file -L "$ROOT/bin/busybox" 2>/dev/null | grep -q 'statically linked' ||
+	ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' ||
+	die "/bin/busybox is not static (install busybox-static)"
+install -m 0755 "$TOP/scripts/guest-init.sh" "$ROOT/init"
+cp -a "$BUILD/modules/lib/modules" "$ROOT/lib/"
+cp -a "$BUILD/selftests" "$ROOT/selftests"
+# Host tools the kselftest runners use: bash (mm/run_vmtests.sh) and
+# coreutils' timeout (kselftest/runner.sh wants --foreground).
+cp /bin/bash "$ROOT/usr/bin/bash"
+ln -s ../usr/bin/bash "$ROOT/bin/bash"
+cp /usr/bin/timeout "$ROOT/usr/bin/timeout"
+echo "root:x:0:0:root:/root:/bin/sh" > "$ROOT/etc/passwd"
+echo "root:x:0:" > "$ROOT/etc/group"
+
+# Shared libraries of every dynamic executable, at the same paths.
+find "$ROOT/selftests" "$ROOT/usr/bin" -type f -perm -u+x -print0 |
+	xargs -0 -r ldd 2>/dev/null |
+	grep -o '/[^ ]*\.so[^ ]*' | sort -u |
+	while read -r lib; do
+		mkdir -p "$ROOT$(dirname "$lib")"
+		cp -L "$lib" "$ROOT$lib"
+	done
+
+(cd "$ROOT" && find . -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 > "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "mkinitramfs: $OUT ($(du -h "$OUT" | cut -f1))"

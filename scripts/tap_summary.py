@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Count the results in kselftest TAP output and print the closing line.
+
+    tap_summary.py OUTPUT.log [--fail REASON ...]
+
+Counts leaf results: the test cases a kselftest_harness binary reports
+(nested, as '# ok 3 fixture.variant.test'), or the binary's own result when
+it reports none.  A binary that reports cases and still fails (crash,
+timeout after its last case) adds one failure.  Each --fail REASON (a kernel
+splat, a guest that did not finish) adds one failure.
+
+Prints 'N passed, N failed, N skipped' last; exits 1 if anything failed or
+nothing ran.
+"""
+import re
+import sys
+
+RESULT = re.compile(r"^((?:# )*)(not ok|ok) \d+ (.*?)(?:\s+#\s*(SKIP|TODO|TIMEOUT|XFAIL)\b.*)?$",
+                    re.IGNORECASE)
+
+
+def count(lines):
+    passed = failed = skipped = 0
+    nested = []                 # results seen inside the current binary
+    bad = []
+    for line in lines:
+        m = RESULT.match(line.rstrip())
+        if not m:
+            continue
+        depth = len(m.group(1)) // 2
+        ok = m.group(2) == "ok"
+        directive = (m.group(4) or "").upper()
+        if depth > 1:
+            continue            # deeper nesting: counted by its parent
+        if depth == 1:
+            nested.append((ok, directive, m.group(3)))
+            continue
+        # Top-level result: one test binary.
+        if nested:
+            for n_ok, n_dir, name in nested:
+                if n_dir in ("SKIP", "XFAIL"):
+                    skipped += 1
+                elif n_ok:
+                    passed += 1
+                else:
+                    failed += 1
+                    bad.append(name)
+            if not ok and directive != "SKIP" and all(n[0] for n in nested):
+                failed += 1
+                bad.append(m.group(3) + " (after its cases)")
+        elif directive == "SKIP":
+            skipped += 1
+        elif ok:
+            passed += 1
+        else:
+            failed += 1
+            bad.append(m.group(3) + (" # " + directive if directive else ""))
+        nested = []
+    return passed, failed, skipped, bad
+
+
+def main():
+    args = sys.argv[1:]
+    fails = []
+    while "--fail" in args:
+        i = args.index("--fail")
+        fails.append(args[i + 1])
+        del args[i:i + 2]
+    with open(args[0], errors="replace") as f:
+        passed, failed, skipped, bad = count(f)
+    bad += fails
+    failed += len(fails)
+    for name in bad:
+        print("FAILED: " + name)
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    return 1 if failed or passed + skipped == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

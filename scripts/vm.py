@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Boot the fastboot test kernel under QEMU (TCG) and run one command in it.
+
+    scripts/vm.py [options] -- CMD [ARG...]
+
+The guest is a q35 machine with an emulated Intel IOMMU (interrupt
+remapping, caching mode), QEMU's ``edu`` PCI device (a DMA engine to prove
+IOVA mappings with) and a virtio-balloon device.  CMD runs as root in the
+guest's initramfs under /bin/sh, in the shared directory (--share, default:
+the current directory, mounted at /host over 9p).  Its output is printed
+here as it comes and its exit status is ours.
+
+Channels (serial ports, so nothing depends on guest networking):
+  ttyS0  kernel console            -> <logdir>/console.log
+  ttyS1  CMD's stdout and stderr   -> here (and <logdir>/output.log)
+  ttyS2  hypervisor requests: the guest writes one QMP command (JSON) per
+         line, we run it on QEMU's monitor and answer with the reply line
+         (tools/testing/selftests/fastboot/lib/hv.c is the guest side)
+QEMU's QMP socket is <logdir>/qmp.sock for anything else on the host.
+
+Exit status: CMD's, or 124 if --timeout expired, 125 if the kernel logged a
+warning, BUG, oops, lockdep or KASAN splat (even if CMD passed), 126 if the
+guest stopped before CMD finished.
+"""
+
+import argparse
+import json
+import os
+import re
+import selectors
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
+EXIT_MARK = "@@FASTBOOT-EXIT "
+
+# Console lines that fail a run whatever the command returned.
+SPLATS = re.compile(
+    r"WARNING:|BUG:|\bOops\b|Kernel panic|kernel BUG at|general protection"
+    r"|possible circular locking|possible recursive locking"
+    r"|inconsistent lock state|suspicious RCU usage|KASAN|UBSAN"
+    r"|INFO: task .* blocked for more than|rcu: INFO: .* detected stalls"
+    r"|Call Trace:")
+
+
+def newc_entry(name, data, mode):
+    """One entry of a cpio 'newc' archive (what the kernel unpacks)."""
+    name_b = name.encode() + b"\0"
+    hdr = "070701" + "".join("%08X" % v for v in (
+        0, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name_b), 0))
+    out = hdr.encode() + name_b
+    out += b"\0" * (-len(out) % 4)
+    out += data + b"\0" * (-len(data) % 4)
+    return out
+
+
+def command_cpio(cmd, env):
+    """A small archive, appended to the initramfs, carrying CMD."""
+    script = "#!/bin/sh\n"
+    for k, v in env.items():
+        script += "export %s=%s\n" % (k, shlex.quote(v))
+    script += " ".join(shlex.quote(a) for a in cmd) + "\n"
+    out = newc_entry("fastboot", b"", 0o040755)
+    out += newc_entry("fastboot/cmd", script.encode(), 0o100755)
+    out += newc_entry("TRAILER!!!", b"", 0)
+    return out + b"\0" * (-len(out) % 512)
+
+
+class Qmp:
+    """Minimal synchronous QMP client over an accepted socket."""
+
+    def __init__(self, sock, events_log):
+        self.sock = sock
+        self.buf = b""
+        self.events = events_log
+        self._read()                    # greeting
+        self.call({"execute": "qmp_capabilities"})
+
+    def _read(self, timeout=60):
+        self.sock.settimeout(timeout)
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("QMP closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def call(self, cmd):
+        self.sock.sendall(json.dumps(cmd).encode() + b"\n")
+        while True:
+            msg = self._read()
+            if "event" in msg:
+                self.events.write(json.dumps(msg) + "\n")
+                self.events.flush()
+                continue
+            return msg
+
+
+def listen(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(1)
+    return s
+
+
+def splats(console_path):
+    try:
+        with open(console_path, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    return [ln for ln in lines if SPLATS.search(ln)]
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kernel", default=os.path.join(BUILD, "obj/arch/x86/boot/bzImage"))
+    ap.add_argument("--initrd", default=os.path.join(BUILD, "initramfs.cpio.gz"))
+    ap.add_argument("--qemu", default=os.environ.get("QEMU", "qemu-system-x86_64"))
+    ap.add_argument("--mem", default=os.environ.get("VM_MEM", "2G"), help="guest RAM (2G)")
+    ap.add_argument("--smp", default=os.environ.get("VM_SMP", "2"), help="vCPUs (2)")
+    ap.add_argument("--append", default=os.environ.get("VM_APPEND", ""),
+                    help="extra kernel command-line arguments")
+    ap.add_argument("--share", default=os.getcwd(),
+                    help="host directory mounted at /host, CMD's working directory")
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("VM_TIMEOUT", "1800")),
+                    help="seconds before the guest is killed (1800)")
+    ap.add_argument("--logdir", default=os.path.join(BUILD, "vm"),
+                    help="console.log, output.log, qmp.sock, qemu.log go here")
+    ap.add_argument("--console", action="store_true", help="also print the kernel console")
+    ap.add_argument("--allow-splats", action="store_true",
+                    help="do not fail the run on kernel warnings in the console")
+    ap.add_argument("--qemu-arg", action="append", default=[],
+                    help="extra QEMU argument (repeatable)")
+    ap.add_argument("cmd", nargs=argparse.REMAINDER)
+    a = ap.parse_args()
+    cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
+    if not cmd:
+        ap.error("no command given (vm.py [options] -- CMD)")
+    for f in (a.kernel, a.initrd):
+        if not os.path.exists(f):
+            sys.exit("vm.py: %s missing (make kernel initramfs)" % f)
+
+    os.makedirs(a.logdir, exist_ok=True)
+    console_log = os.path.join(a.logdir, "console.log")
+    output_log = open(os.path.join(a.logdir, "output.log"), "w")
+    events_log = open(os.path.join(a.logdir, "qmp-events.log"), "w")
+    qemu_log = open(os.path.join(a.logdir, "qemu.log"), "w")
+    qmp_path = os.path.join(a.logdir, "qmp.sock")
+    if os.path.exists(qmp_path):
+        os.unlink(qmp_path)
+    # Socket paths must be short (108 bytes): keep the private ones in /tmp.
+    sockdir = tempfile.mkdtemp(prefix="fastboot-vm-")
+    out_path = os.path.join(sockdir, "out")
+    hv_path = os.path.join(sockdir, "hv")
+    qmp_priv = os.path.join(sockdir, "qmp")
+
+    initrd = os.path.join(sockdir, "initrd")
+    with open(initrd, "wb") as f:
+        with open(a.initrd, "rb") as base:
+            shutil.copyfileobj(base, f)
+        f.write(command_cpio(cmd, {"FASTBOOT_SHARE": "/host"}))
+
+    append = ("console=ttyS0,115200 panic=-1 rdinit=/init intel_iommu=on "
+              "fastboot.out=ttyS1 fastboot.hv=ttyS2 " + a.append).strip()
+    qemu = [a.qemu, "-nodefaults", "-display", "none", "-no-reboot",
+            # Multi-threaded TCG runs each vCPU on its own host thread.
+            "-accel", "tcg,thread=multi,tb-size=256",
+            "-M", "q35,kernel-irqchip=split", "-cpu", "max",
+            "-m", a.mem, "-smp", str(a.smp),
+            "-device", "intel-iommu,intremap=on,caching-mode=on",
+            "-device", "edu,dma_mask=0xffffffffffffffff",
+            "-device", "virtio-balloon-pci,id=balloon0",
+            "-kernel", a.kernel, "-initrd", initrd, "-append", append,
+            "-chardev", "file,id=con,path=" + console_log, "-serial", "chardev:con",
+            "-chardev", "socket,id=out,path=" + out_path, "-serial", "chardev:out",
+            "-chardev", "socket,id=hv,path=" + hv_path, "-serial", "chardev:hv",
+            "-chardev", "socket,id=qmp,path=" + qmp_priv,
+            "-mon", "chardev=qmp,mode=control",
+            # A second monitor for the user's own tools (qmp-shell, socat).
+            "-qmp", "unix:%s,server=on,wait=off" % qmp_path]
+    if a.share:
+        qemu += ["-virtfs", "local,path=%s,mount_tag=host,security_model=none,id=host"
+                 % os.path.abspath(a.share)]
+    qemu += a.qemu_arg
+
+    listeners = {name: listen(p) for name, p in
+                 (("out", out_path), ("hv", hv_path), ("qmp", qmp_priv))}
+    proc = subprocess.Popen(qemu, stdin=subprocess.DEVNULL, stdout=qemu_log,
+                            stderr=subprocess.STDOUT)
+    sel = selectors.DefaultSelector()
+    for name, s in listeners.items():
+        sel.register(s, selectors.EVENT_READ, ("listen", name))
+
+    deadline = time.monotonic() + a.timeout
+    status = None
+    conns = {}
+    qmp = None
+    hv_buf = b""
+    out_buf = b""
+    con_pos = 0
+    try:
+        while proc.poll() is None and status is None:
+            if time.monotonic() > deadline:
+                break
+            for key, _ in sel.select(timeout=0.5):
+                kind, name = key.data
+                if kind == "listen":
+                    c, _ = key.fileobj.accept()
+                    sel.unregister(key.fileobj)
+                    conns[name] = c
+                    if name == "qmp":
+                        qmp = Qmp(c, events_log)
+                    else:
+                        sel.register(c, selectors.EVENT_READ, ("conn", name))
+                    continue
+                data = key.fileobj.recv(65536)
+                if not data:
+                    sel.unregister(key.fileobj)
+                    continue
+                if name == "out":
+                    out_buf += data
+                    while b"\n" in out_buf:
+                        line, out_buf = out_buf.split(b"\n", 1)
+                        text = line.decode(errors="replace").rstrip("\r")
+                        if text.startswith(EXIT_MARK):
+                            status = int(text[len(EXIT_MARK):])
+                            continue
+                        print(text, flush=True)
+                        output_log.write(text + "\n")
+                elif name == "hv":
+                    hv_buf += data
+                    while b"\n" in hv_buf:
+                        line, hv_buf = hv_buf.split(b"\n", 1)
+                        try:
+                            reply = qmp.call(json.loads(line))
+                        except (ValueError, AttributeError) as e:
+                            reply = {"error": {"class": "HarnessError", "desc": str(e)}}
+                        key.fileobj.sendall(json.dumps(reply).encode() + b"\n")
+            if a.console and os.path.exists(console_log):
+                with open(console_log, errors="replace") as f:
+                    f.seek(con_pos)
+                    chunk = f.read()
+                    con_pos = f.tell()
+                sys.stderr.write(chunk)
+    finally:
+        if proc.poll() is None:
+            # The guest powers off after CMD; give it a moment, then stop it.
+            try:
+                proc.wait(timeout=30 if status is not None else 0.1)
+            except subprocess.TimeoutExpired:
+                pass
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for c in list(conns.values()) + list(listeners.values()):
+            c.close()
+        shutil.rmtree(sockdir, ignore_errors=True)
+        if os.path.exists(qmp_path):
+            os.unlink(qmp_path)
+        output_log.close()
+        events_log.close()
+        qemu_log.close()
+
+    def tail(path, n=40):
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+
+    if status is None:
+        timed_out = time.monotonic() > deadline
+        sys.stderr.write("vm.py: %s; last console lines (%s):\n%s\n" % (
+            "timeout after %d s" % a.timeout if timed_out else
+            "guest stopped before the command finished",
+            console_log, tail(console_log)))
+        sys.stderr.write("vm.py: qemu said:\n%s" % tail(qemu_log.name, 10))
+        return 124 if timed_out else 126
+    found = [] if a.allow_splats else splats(console_log)
+    if found:
+        sys.stderr.write("vm.py: kernel splat in %s:\n  %s\n" % (
+            console_log, "\n  ".join(found[:20])))
+        return 125
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
