@@ -14,12 +14,11 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug
-mkdir -p /dev/hugepages /host /dev/shm
+mkdir -p /dev/hugepages /host /dev/shm /mnt
 mount -t hugetlbfs hugetlbfs /dev/hugepages
 mount -t tmpfs tmpfs /dev/shm
-if grep -q '^host$' /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null; then
-	mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 host /host
-fi
+# The host directory (vm.py --share), if the machine has one.
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 host /host 2>/dev/null
 ln -sf /proc/self/fd /dev/fd
 
 # virtio_balloon is a module so that tests can unbind it from the device.
@@ -27,7 +26,6 @@ modprobe virtio_balloon
 
 out=/dev/ttyS1
 stty -F "$out" raw -echo 2>/dev/null
-cd "${FASTBOOT_SHARE:-/}" 2>/dev/null || cd /
 sh /fastboot/cmd > "$out" 2>&1 < /dev/null
 rc=$?
 echo "@@FASTBOOT-EXIT $rc" > "$out"

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Pack the test initramfs: busybox (static), scripts/guest-init.sh as /init,
-# the kernel modules, the installed kselftests and the shared libraries they
-# link against (the guest has no other root file system).
+# the kernel modules, the installed kselftests, the benchmarks (bench/) and
+# the shared libraries they link against (the guest has no other root file system).
 #
 #   build/initramfs/          the tree
 #   build/initramfs.cpio.gz   the archive scripts/vm.py boots
@@ -27,6 +27,9 @@ file -L "$ROOT/bin/busybox" 2>/dev/null | grep -q 'statically linked' ||
 install -m 0755 "$TOP/scripts/guest-init.sh" "$ROOT/init"
 cp -a "$BUILD/modules/lib/modules" "$ROOT/lib/"
 cp -a "$BUILD/selftests" "$ROOT/selftests"
+if [ -d "$BUILD/bench" ]; then
+	cp -a "$BUILD/bench" "$ROOT/bench"
+fi
 # Host tools the kselftest runners use: bash (mm/run_vmtests.sh) and
 # coreutils' timeout (kselftest/runner.sh wants --foreground).
 cp /bin/bash "$ROOT/usr/bin/bash"
@@ -36,8 +39,8 @@ echo "root:x:0:0:root:/root:/bin/sh" > "$ROOT/etc/passwd"
 echo "root:x:0:" > "$ROOT/etc/group"
 
 # Shared libraries of every dynamic executable, at the same paths.
-find "$ROOT/selftests" "$ROOT/usr/bin" -type f -perm -u+x -print0 |
-	xargs -0 -r ldd 2>/dev/null |
+find "$ROOT/selftests" "$ROOT/usr/bin" "$ROOT/bench" -type f -perm -u+x -print0 |
+	{ xargs -0 -r ldd 2>/dev/null || true; } |
 	grep -o '/[^ ]*\.so[^ ]*' | sort -u |
 	while read -r lib; do
 		mkdir -p "$ROOT$(dirname "$lib")"

@@ -61,11 +61,11 @@ def newc_entry(name, data, mode):
     return out
 
 
-def command_cpio(cmd, env):
+def command_cpio(cmd, workdir):
     """A small archive, appended to the initramfs, carrying CMD."""
     script = "#!/bin/sh\n"
-    for k, v in env.items():
-        script += "export %s=%s\n" % (k, shlex.quote(v))
+    if workdir:
+        script += "cd %s || exit 1\n" % shlex.quote(workdir)
     script += " ".join(shlex.quote(a) for a in cmd) + "\n"
     out = newc_entry("fastboot", b"", 0o040755)
     out += newc_entry("fastboot/cmd", script.encode(), 0o100755)
@@ -168,7 +168,10 @@ def main():
     with open(initrd, "wb") as f:
         with open(a.initrd, "rb") as base:
             shutil.copyfileobj(base, f)
-        f.write(command_cpio(cmd, {"FASTBOOT_SHARE": "/host"}))
+        # The kernel only takes an uncompressed archive that starts on a
+        # 4-byte boundary; zeros between archives are skipped.
+        f.write(b"\0" * (-f.tell() % 4))
+        f.write(command_cpio(cmd, "/host" if a.share else None))
 
     append = ("console=ttyS0,115200 panic=-1 rdinit=/init intel_iommu=on "
               "fastboot.out=ttyS1 fastboot.hv=ttyS2 " + a.append).strip()
