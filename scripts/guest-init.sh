@@ -6,7 +6,8 @@
 # tests expect, runs /fastboot/cmd (appended by scripts/vm.py) with its
 # output on ttyS1, reports its exit status there and powers off.
 /bin/busybox --install -s /bin
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin:/selftests
+# Host tools in /usr/bin (bash, coreutils) win over busybox applets in /bin.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb
 
 mount -t proc proc /proc
@@ -20,6 +21,9 @@ mount -t tmpfs tmpfs /dev/shm
 # The host directory (vm.py --share), if the machine has one.
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 host /host 2>/dev/null
 ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 
 # virtio_balloon is a module so that tests can unbind it from the device.
 modprobe virtio_balloon

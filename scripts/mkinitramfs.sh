@@ -30,11 +30,13 @@ cp -a "$BUILD/selftests" "$ROOT/selftests"
 if [ -d "$BUILD/bench" ]; then
 	cp -a "$BUILD/bench" "$ROOT/bench"
 fi
-# Host tools the kselftest runners use: bash (mm/run_vmtests.sh) and
-# coreutils' timeout (kselftest/runner.sh wants --foreground).
-cp /bin/bash "$ROOT/usr/bin/bash"
+# Host tools the kselftest runners need where busybox differs: bash
+# (mm/run_vmtests.sh), coreutils' timeout (kselftest/runner.sh passes
+# --foreground) and tr (character classes).
+for tool in /bin/bash /usr/bin/timeout /usr/bin/tr; do
+	cp "$tool" "$ROOT/usr/bin/"
+done
 ln -s ../usr/bin/bash "$ROOT/bin/bash"
-cp /usr/bin/timeout "$ROOT/usr/bin/timeout"
 echo "root:x:0:0:root:/root:/bin/sh" > "$ROOT/etc/passwd"
 echo "root:x:0:" > "$ROOT/etc/group"
 

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hugetlb pool helpers for the fastboot selftests.  See hugetlb.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "hugetlb.h"
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT	26
+#endif
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB	0x0004U
+#endif
+
+unsigned long hugetlb_default_size(void)
+{
+	unsigned long kb = 0;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Hugepagesize: %lu kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb * 1024;
+}
+
+static void pool_path(char *buf, size_t len, unsigned long size,
+		      const char *file)
+{
+	snprintf(buf, len, "/sys/kernel/mm/hugepages/hugepages-%lukB/%s",
+		 size / 1024, file);
+}
+
+bool hugetlb_size_supported(unsigned long size)
+{
+	char path[128];
+
+	if (!size)
+		return false;
+	pool_path(path, sizeof(path), size, "nr_hugepages");
+	return !access(path, F_OK);
+}
+
+static long pool_read(unsigned long size, const char *file)
+{
+	char path[128], buf[32];
+	ssize_t n;
+	int fd;
+
+	pool_path(path, sizeof(path), size, file);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+long hugetlb_nr_pages(unsigned long size)
+{
+	return pool_read(size, "nr_hugepages");
+}
+
+long hugetlb_free_pages(unsigned long size)
+{
+	return pool_read(size, "free_hugepages");
+}
+
+long hugetlb_resv_pages(unsigned long size)
+{
+	return pool_read(size, "resv_hugepages");
+}
+
+long hugetlb_avail_pages(unsigned long size)
+{
+	long free = hugetlb_free_pages(size);
+	long resv = hugetlb_resv_pages(size);
+
+	if (free < 0)
+		return free;
+	if (resv < 0)
+		return resv;
+	return free > resv ? free - resv : 0;
+}
+
+int hugetlb_set_nr_pages(unsigned long size, long nr)
+{
+	char path[128], buf[32];
+	ssize_t n;
+	int fd, len;
+
+	pool_path(path, sizeof(path), size, "nr_hugepages");
+	len = snprintf(buf, sizeof(buf), "%ld\n", nr);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, len);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	close(fd);
+	return n == len ? 0 : -EIO;
+}
+
+int hugetlb_ensure_avail(unsigned long size, long need, long *saved)
+{
+	long nr, avail;
+	int ret;
+
+	nr = hugetlb_nr_pages(size);
+	if (nr < 0)
+		return nr;
+	*saved = nr;
+	avail = hugetlb_avail_pages(size);
+	if (avail < 0)
+		return avail;
+	if (avail >= need)
+		return 0;
+
+	ret = hugetlb_set_nr_pages(size, nr + need - avail);
+	if (!ret && hugetlb_avail_pages(size) < need)
+		ret = -ENOMEM;
+	if (ret)
+		hugetlb_set_nr_pages(size, nr);
+	return ret;
+}
+
+int hugetlb_size_flag(unsigned long size)
+{
+	return __builtin_ctzl(size) << MAP_HUGE_SHIFT;
+}
+
+void *hugetlb_mmap(size_t npages, unsigned long size, bool shared)
+{
+	int flags = MAP_ANONYMOUS | MAP_HUGETLB | hugetlb_size_flag(size);
+
+	flags |= shared ? MAP_SHARED : MAP_PRIVATE;
+	return mmap(NULL, npages * size, PROT_READ | PROT_WRITE, flags, -1, 0);
+}
+
+int hugetlb_memfd(const char *name, unsigned long size)
+{
+	int fd = memfd_create(name, MFD_HUGETLB | MFD_CLOEXEC |
+				    hugetlb_size_flag(size));
+
+	return fd < 0 ? -errno : fd;
+}
+
+ssize_t mem_first_nonzero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	const uint64_t *w;
+	size_t i = 0, nw;
+
+	/* Bytes up to 8-byte alignment, then words, then the tail. */
+	while (i < len && ((uintptr_t)(p + i) & 7)) {
+		if (p[i])
+			return i;
+		i++;
+	}
+	w = (const uint64_t *)(p + i);
+	nw = (len - i) / 8;
+	for (size_t k = 0; k < nw; k++) {
+		if (w[k]) {
+			i += k * 8;
+			while (!p[i])
+				i++;
+			return i;
+		}
+	}
+	for (i += nw * 8; i < len; i++) {
+		if (p[i])
+			return i;
+	}
+	return -1;
+}

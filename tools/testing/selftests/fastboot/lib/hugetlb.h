@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Hugetlb pool helpers for the fastboot selftests: the default huge page
+ * size, reading and resizing the pool through sysfs, mapping huge pages,
+ * and a fast all-zero check.
+ */
+#ifndef FASTBOOT_HUGETLB_H
+#define FASTBOOT_HUGETLB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Default huge page size in bytes ("Hugepagesize" in /proc/meminfo), or 0. */
+unsigned long hugetlb_default_size(void);
+
+/* Whether the kernel has a pool for huge pages of @size bytes. */
+bool hugetlb_size_supported(unsigned long size);
+
+/*
+ * /sys/kernel/mm/hugepages/hugepages-<size>kB/{nr,free,resv}_hugepages:
+ * the value, or -errno.
+ */
+long hugetlb_nr_pages(unsigned long size);
+long hugetlb_free_pages(unsigned long size);
+long hugetlb_resv_pages(unsigned long size);
+
+/* Free pages nobody has reserved: what a new mapping can get. */
+long hugetlb_avail_pages(unsigned long size);
+
+/* Write nr_hugepages.  0 or -errno (the kernel may allocate fewer). */
+int hugetlb_set_nr_pages(unsigned long size, long nr);
+
+/*
+ * Grow the pool until at least @need pages are available.  *@saved gets the
+ * nr_hugepages to restore (also when nothing was changed).  0, or -ENOMEM
+ * if the kernel could not allocate enough (the pool is then restored).
+ */
+int hugetlb_ensure_avail(unsigned long size, long need, long *saved);
+
+/* MAP_HUGETLB encoding of @size for mmap() / memfd_create() flags. */
+int hugetlb_size_flag(unsigned long size);
+
+/*
+ * Anonymous mapping of @npages huge pages of @size bytes, MAP_PRIVATE or
+ * MAP_SHARED; MAP_FAILED with errno set on failure.  Pages are not touched.
+ */
+void *hugetlb_mmap(size_t npages, unsigned long size, bool shared);
+
+/* memfd_create(MFD_HUGETLB) for pages of @size bytes; fd or -errno. */
+int hugetlb_memfd(const char *name, unsigned long size);
+
+/* Offset of the first non-zero byte of @buf, or -1 if all zero. */
+ssize_t mem_first_nonzero(const void *buf, size_t len);
+
+#endif /* FASTBOOT_HUGETLB_H */
