@@ -14,7 +14,7 @@ STAMP=/var/lib/fastboot-deps.stamp
 
 PKGS_MAIN="build-essential flex bison bc libelf-dev libssl-dev cpio gzip xz-utils
 	   busybox-static sparse ccache python3 rsync kmod
-	   libcap-dev libnuma-dev"
+	   libcap-dev libnuma-dev procps psmisc"
 PKGS_BPO="linux-source-6.12 qemu-system-x86"
 
 [ "$(id -u)" = 0 ] || { echo "install-deps: must run as root" >&2; exit 1; }

@@ -30,10 +30,12 @@ cp -a "$BUILD/selftests" "$ROOT/selftests"
 if [ -d "$BUILD/bench" ]; then
 	cp -a "$BUILD/bench" "$ROOT/bench"
 fi
-# Host tools the kselftest runners need where busybox differs: bash
+# Host tools upstream's test scripts need where busybox differs: bash
 # (mm/run_vmtests.sh), coreutils' timeout (kselftest/runner.sh passes
-# --foreground) and tr (character classes).
-for tool in /bin/bash /usr/bin/timeout /usr/bin/tr; do
+# --foreground) and tr (character classes), procps' ps and pgrep, psmisc's
+# killall --wait (mm/charge_reserved_hugetlb.sh).
+for tool in /bin/bash /usr/bin/timeout /usr/bin/tr /usr/bin/ps /usr/bin/pgrep \
+	    /usr/bin/killall; do
 	cp "$tool" "$ROOT/usr/bin/"
 done
 ln -s ../usr/bin/bash "$ROOT/bin/bash"
