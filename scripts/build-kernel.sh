@@ -107,7 +107,12 @@ fi
 
 # 4. Build.
 cc=gcc
-command -v ccache >/dev/null && cc="ccache gcc"
+if command -v ccache >/dev/null; then
+	cc="ccache gcc"
+	# kbuild passes absolute source paths: make them relative so that
+	# another checkout on this machine hits the same cache entries.
+	export CCACHE_BASEDIR=$BUILD
+fi
 log "building bzImage and modules (-j$JOBS)"
 make -s -C "$BUILD/linux" O="$BUILD/obj" -j"$JOBS" CC="$cc" bzImage modules
 rm -rf "$BUILD/modules"

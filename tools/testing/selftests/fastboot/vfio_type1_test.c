@@ -105,7 +105,7 @@ FIXTURE_VARIANT_ADD(vfio_type1, hugetlb_2m) {
 	.hugetlb = true,
 };
 
-static uint64_t next_seed(FIXTURE_DATA(vfio_type1) *self)
+static uint64_t next_seed(struct _test_data_vfio_type1 *self)
 {
 	return BASE_SEED + (++self->seed << 24);
 }
@@ -149,7 +149,7 @@ static long find_word(const void *buf, size_t len, uint64_t word)
 	return -1;
 }
 
-static void undo_pool(FIXTURE_DATA(vfio_type1) *self)
+static void undo_pool(struct _test_data_vfio_type1 *self)
 {
 	if (self->saved_nr >= 0)
 		hugetlb_set_nr_pages(SZ_2M, self->saved_nr);
@@ -161,7 +161,7 @@ static void undo_pool(FIXTURE_DATA(vfio_type1) *self)
  * alignment.  0, -ENOMEM if the hugetlb pool cannot be grown (skip), or
  * another -errno.  Undoes its own changes on failure.
  */
-static int alloc_buffers(FIXTURE_DATA(vfio_type1) *self, bool hugetlb)
+static int alloc_buffers(struct _test_data_vfio_type1 *self, bool hugetlb)
 {
 	size_t data = BUF_SIZE + self->unit;
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
@@ -266,7 +266,7 @@ FIXTURE_TEARDOWN(vfio_type1)
 
 /* The device reads @len bytes at @iova and sees what the CPU sees at @cpu. */
 static void assert_mapped(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(vfio_type1) *self, uint64_t iova,
+			  struct _test_data_vfio_type1 *self, uint64_t iova,
 			  char *cpu, size_t len)
 {
 	int ret;
@@ -291,7 +291,7 @@ static void assert_mapped(struct __test_metadata *_metadata,
  * within a page around it.
  */
 static void assert_write_lands(struct __test_metadata *_metadata,
-			       FIXTURE_DATA(vfio_type1) *self, uint64_t iova,
+			       struct _test_data_vfio_type1 *self, uint64_t iova,
 			       char *cpu, size_t len)
 {
 	static char before[CHUNK + 2 * SZ_4K];
@@ -317,7 +317,7 @@ static void assert_write_lands(struct __test_metadata *_metadata,
 
 /* A device read of @iova gets no data. */
 static void assert_not_mapped(struct __test_metadata *_metadata,
-			      FIXTURE_DATA(vfio_type1) *self, uint64_t iova)
+			      struct _test_data_vfio_type1 *self, uint64_t iova)
 {
 	enum edu_unmapped_how how = 0;
 	int ret;
@@ -337,7 +337,7 @@ static void assert_not_mapped(struct __test_metadata *_metadata,
 }
 
 static void assert_unmap(struct __test_metadata *_metadata,
-			 FIXTURE_DATA(vfio_type1) *self, uint64_t iova,
+			 struct _test_data_vfio_type1 *self, uint64_t iova,
 			 uint64_t size, uint64_t expect)
 {
 	uint64_t unmapped = ~0ULL;
