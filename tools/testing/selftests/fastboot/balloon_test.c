@@ -23,7 +23,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +33,7 @@
 
 #include "../kselftest_harness.h"
 #include "hv.h"
+#include "sysfs.h"
 
 #define VIRTIO_DEVICES		"/sys/bus/virtio/devices"
 #define VIRTIO_ID_BALLOON	5
@@ -51,31 +51,12 @@ FIXTURE(balloon) {
 	int64_t restore;	/* target to restore in teardown, or 0 */
 };
 
-static int read_line(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	close(fd);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
 /* Name (virtioN) of the first balloon device, or -ENODEV. */
 static int find_balloon(char *name, size_t len)
 {
-	char path[PATH_MAX], val[32];
+	char path[PATH_MAX];
 	struct dirent *de;
+	unsigned long id;
 	int ret = -ENODEV;
 	DIR *dir;
 
@@ -87,9 +68,9 @@ static int find_balloon(char *name, size_t len)
 			continue;
 		snprintf(path, sizeof(path), VIRTIO_DEVICES "/%s/device",
 			 de->d_name);
-		if (read_line(path, val, sizeof(val)))
+		if (sysfs_read_ulong(path, 0, &id))
 			continue;
-		if (strtoul(val, NULL, 0) == VIRTIO_ID_BALLOON) {
+		if (id == VIRTIO_ID_BALLOON) {
 			snprintf(name, len, "%s", de->d_name);
 			ret = 0;
 			break;
@@ -104,26 +85,14 @@ static bool has_feature(const char *dev, unsigned int bit)
 	char path[PATH_MAX], bits[256];
 
 	snprintf(path, sizeof(path), VIRTIO_DEVICES "/%s/features", dev);
-	if (read_line(path, bits, sizeof(bits)) || strlen(bits) <= bit)
+	if (sysfs_read_str(path, bits, sizeof(bits)) || strlen(bits) <= bit)
 		return false;
 	return bits[bit] == '1';
 }
 
 static long memtotal_kb(void)
 {
-	char line[256];
-	long kb = -1;
-	FILE *f;
-
-	f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "MemTotal: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
+	return proc_field_kb("/proc/meminfo", "MemTotal");
 }
 
 /* query-balloon: the guest's current size in bytes as QEMU sees it. */

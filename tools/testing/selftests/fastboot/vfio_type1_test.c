@@ -38,6 +38,7 @@
 #include "vfio.h"
 #include "edu.h"
 #include "hugetlb.h"
+#include "sysfs.h"
 
 #define SZ_4K		0x1000UL
 #define SZ_1M		0x100000UL
@@ -110,30 +111,10 @@ static uint64_t next_seed(struct _test_data_vfio_type1 *self)
 	return BASE_SEED + (++self->seed << 24);
 }
 
-static long proc_status_kb(const char *field)
-{
-	size_t flen = strlen(field);
-	char line[256];
-	long kb = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, field, flen) && line[flen] == ':') {
-			kb = strtol(line + flen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return kb;
-}
-
 /* mm->locked_vm, where type1 accounts pinned pages (in kB). */
 static long locked_vm_kb(void)
 {
-	return proc_status_kb("VmLck");
+	return proc_field_kb("/proc/self/status", "VmLck");
 }
 
 /* Offset of the first 8-byte aligned occurrence of @word, or -1. */

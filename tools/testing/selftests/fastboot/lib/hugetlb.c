@@ -3,16 +3,15 @@
  * Hugetlb pool helpers for the fastboot selftests.  See hugetlb.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "hugetlb.h"
+#include "sysfs.h"
 
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT	26
@@ -23,19 +22,9 @@
 
 unsigned long hugetlb_default_size(void)
 {
-	unsigned long kb = 0;
-	char line[256];
-	FILE *f;
+	long kb = proc_field_kb("/proc/meminfo", "Hugepagesize");
 
-	f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Hugepagesize: %lu kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb * 1024;
+	return kb > 0 ? kb * 1024UL : 0;
 }
 
 static void pool_path(char *buf, size_t len, unsigned long size,
@@ -57,23 +46,13 @@ bool hugetlb_size_supported(unsigned long size)
 
 static long pool_read(unsigned long size, const char *file)
 {
-	char path[128], buf[32];
-	ssize_t n;
-	int fd;
+	unsigned long val;
+	char path[128];
+	int ret;
 
 	pool_path(path, sizeof(path), size, file);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	close(fd);
-	buf[n] = '\0';
-	return strtol(buf, NULL, 10);
+	ret = sysfs_read_ulong(path, 10, &val);
+	return ret ? ret : (long)val;
 }
 
 long hugetlb_nr_pages(unsigned long size)
@@ -106,22 +85,10 @@ long hugetlb_avail_pages(unsigned long size)
 int hugetlb_set_nr_pages(unsigned long size, long nr)
 {
 	char path[128], buf[32];
-	ssize_t n;
-	int fd, len;
 
 	pool_path(path, sizeof(path), size, "nr_hugepages");
-	len = snprintf(buf, sizeof(buf), "%ld\n", nr);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, buf, len);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	close(fd);
-	return n == len ? 0 : -EIO;
+	snprintf(buf, sizeof(buf), "%ld\n", nr);
+	return sysfs_write_str(path, buf);
 }
 
 int hugetlb_ensure_avail(unsigned long size, long need, long *saved)

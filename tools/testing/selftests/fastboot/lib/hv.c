@@ -16,21 +16,14 @@
 #include <sys/stat.h>
 
 #include "hv.h"
+#include "sysfs.h"
 
 static bool cmdline_has(const char *token)
 {
 	char buf[4096], *tok, *save;
-	ssize_t n;
-	int fd;
 
-	fd = open("/proc/cmdline", O_RDONLY);
-	if (fd < 0)
+	if (sysfs_read_str("/proc/cmdline", buf, sizeof(buf)))
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	for (tok = strtok_r(buf, " \t\n", &save); tok;
 	     tok = strtok_r(NULL, " \t\n", &save)) {
 		if (!strcmp(tok, token))

@@ -17,49 +17,10 @@
 #include <sys/stat.h>
 #include <linux/pci_regs.h>
 
+#include "sysfs.h"
 #include "vfio.h"
 
 #define PCI_DEVICES	"/sys/bus/pci/devices"
-
-static int read_hex(const char *path, unsigned long *val)
-{
-	char buf[64];
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*val = strtoul(buf, NULL, 16);
-	return 0;
-}
-
-static int write_str(const char *path, const char *s)
-{
-	size_t len = strlen(s);
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, len);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	close(fd);
-	return (size_t)n == len ? 0 : -EIO;
-}
 
 int vfio_pci_find(uint16_t vendor, uint16_t device, char *bdf, size_t len)
 {
@@ -77,11 +38,11 @@ int vfio_pci_find(uint16_t vendor, uint16_t device, char *bdf, size_t len)
 			continue;
 		snprintf(path, sizeof(path), PCI_DEVICES "/%s/vendor",
 			 de->d_name);
-		if (read_hex(path, &v) || v != vendor)
+		if (sysfs_read_ulong(path, 16, &v) || v != vendor)
 			continue;
 		snprintf(path, sizeof(path), PCI_DEVICES "/%s/device",
 			 de->d_name);
-		if (read_hex(path, &d) || d != device)
+		if (sysfs_read_ulong(path, 16, &d) || d != device)
 			continue;
 		snprintf(bdf, len, "%s", de->d_name);
 		ret = 0;
@@ -123,20 +84,20 @@ int vfio_pci_bind(const char *bdf)
 		return 0;
 
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver_override", bdf);
-	ret = write_str(path, "vfio-pci");
+	ret = sysfs_write_str(path, "vfio-pci");
 	if (ret)
 		return ret;
 
 	if (drv[0]) {
 		snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver/unbind",
 			 bdf);
-		ret = write_str(path, bdf);
+		ret = sysfs_write_str(path, bdf);
 		if (ret)
 			return ret;
 	}
 
 	/* drivers_probe fails with the probe's error if it does not bind. */
-	ret = write_str("/sys/bus/pci/drivers_probe", bdf);
+	ret = sysfs_write_str("/sys/bus/pci/drivers_probe", bdf);
 	if (ret)
 		return ret;
 

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Small helpers to read and write sysfs/procfs attribute files for the
+ * fastboot selftests.
+ */
+#ifndef FASTBOOT_SYSFS_H
+#define FASTBOOT_SYSFS_H
+
+#include <stddef.h>
+
+/*
+ * Read @path into @buf (at most @len - 1 bytes), NUL-terminated and cut at
+ * the first newline.  0 or -errno.
+ */
+int sysfs_read_str(const char *path, char *buf, size_t len);
+
+/* Read @path as a number in @base (as strtoul()).  0 or -errno. */
+int sysfs_read_ulong(const char *path, int base, unsigned long *val);
+
+/* Write @s to @path in one write().  0, -errno, or -EIO if it was short. */
+int sysfs_write_str(const char *path, const char *s);
+
+/*
+ * The N of the "@field: N kB" line in @path (/proc/meminfo,
+ * /proc/self/status), -ENOENT if there is no such line, or -errno.
+ */
+long proc_field_kb(const char *path, const char *field);
+
+#endif /* FASTBOOT_SYSFS_H */
