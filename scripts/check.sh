@@ -17,6 +17,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 "$TOP/scripts/build-kernel.sh"
 "$TOP/scripts/build-selftests.sh"
+"$TOP/scripts/build-bench.sh"
 "$TOP/scripts/mkinitramfs.sh"
 
 rc=0

@@ -43,7 +43,8 @@ echo "root:x:0:0:root:/root:/bin/sh" > "$ROOT/etc/passwd"
 echo "root:x:0:" > "$ROOT/etc/group"
 
 # Shared libraries of every dynamic executable, at the same paths.
-find "$ROOT/selftests" "$ROOT/usr/bin" "$ROOT/bench" -type f -perm -u+x -print0 |
+find "$ROOT/selftests" "$ROOT/usr/bin" $([ -d "$ROOT/bench" ] && echo "$ROOT/bench") \
+	-type f -perm -u+x -print0 |
 	{ xargs -0 -r ldd 2>/dev/null || true; } |
 	grep -o '/[^ ]*\.so[^ ]*' | sort -u |
 	while read -r lib; do
