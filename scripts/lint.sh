@@ -5,6 +5,7 @@
 #   - scripts/checkpatch.pl --strict over every patch in patches/series and
 #     every overlay source file (C files, headers, Kconfig/Makefile parts)
 #   - sparse (C=2) over every overlay object in the patched tree
+#   - no compiler output for the fastboot selftests and the benchmarks
 # Any error or warning fails.  Needs the tree from 'make kernel'.
 set -euo pipefail
 
@@ -41,6 +42,22 @@ for f in "${sources[@]}"; do
 	if [ -n "$log" ]; then
 		echo "$log"
 		echo "lint: sparse/compiler: $f" >&2
+		fail=1
+	fi
+done
+
+# No compiler warnings in the selftests and benchmarks either.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+[ -d "$BUILD/obj/usr/include" ] || make -s -C "$TREE" O="$BUILD/obj" headers
+for dir in "$TREE/tools/testing/selftests/fastboot" "$TOP/bench"; do
+	log=$(make -s -C "$dir" OUTPUT="$tmp" \
+		KHDR_INCLUDES="-isystem $BUILD/obj/usr/include" 2>&1) || fail=1
+	# lib.mk prints "  CC  name" progress lines; anything else is a finding.
+	log=$(echo "$log" | grep -Ev '^  [A-Z]+ +[^ ]+$' || true)
+	if [ -n "$log" ]; then
+		echo "$log"
+		echo "lint: compiler: $dir" >&2
 		fail=1
 	fi
 done
