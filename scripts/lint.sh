@@ -62,5 +62,5 @@ for dir in "$TREE/tools/testing/selftests/fastboot" "$TOP/bench"; do
 	fi
 done
 
-[ "$fail" = 0 ] && echo "lint: checkpatch and sparse clean (${#sources[@]} sources, $(grep -cv '^#' "$TOP/patches/series") patches)"
+[ "$fail" = 0 ] && echo "lint: checkpatch, sparse and compiler clean (${#sources[@]} sources, $(grep -cv '^#' "$TOP/patches/series") patches)"
 exit "$fail"

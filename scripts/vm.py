@@ -126,6 +126,8 @@ def main():
     ap.add_argument("--kernel", default=os.path.join(BUILD, "obj/arch/x86/boot/bzImage"))
     ap.add_argument("--initrd", default=os.path.join(BUILD, "initramfs.cpio.gz"))
     ap.add_argument("--qemu", default=os.environ.get("QEMU", "qemu-system-x86_64"))
+    ap.add_argument("--accel", default=os.environ.get("VM_ACCEL", "tcg,thread=multi,tb-size=256"),
+                    help="QEMU -accel (multi-threaded TCG: a host thread per vCPU)")
     ap.add_argument("--mem", default=os.environ.get("VM_MEM", "2G"), help="guest RAM (2G)")
     ap.add_argument("--smp", default=os.environ.get("VM_SMP", "2"), help="vCPUs (2)")
     ap.add_argument("--append", default=os.environ.get("VM_APPEND", ""),
@@ -176,8 +178,7 @@ def main():
     append = ("console=ttyS0,115200 panic=-1 rdinit=/init intel_iommu=on "
               "fastboot.out=ttyS1 fastboot.hv=ttyS2 " + a.append).strip()
     qemu = [a.qemu, "-nodefaults", "-display", "none", "-no-reboot",
-            # Multi-threaded TCG runs each vCPU on its own host thread.
-            "-accel", "tcg,thread=multi,tb-size=256",
+            "-accel", a.accel,
             "-M", "q35,kernel-irqchip=split", "-cpu", "max",
             "-m", a.mem, "-smp", str(a.smp),
             "-device", "intel-iommu,intremap=on,caching-mode=on",
@@ -222,7 +223,10 @@ def main():
                     sel.unregister(key.fileobj)
                     conns[name] = c
                     if name == "qmp":
-                        qmp = Qmp(c, events_log)
+                        try:
+                            qmp = Qmp(c, events_log)
+                        except (OSError, ValueError):
+                            break       # QEMU died: reported below
                     else:
                         sel.register(c, selectors.EVENT_READ, ("conn", name))
                     continue
