@@ -213,10 +213,14 @@ def main():
     out_buf = b""
     con_pos = 0
     try:
-        while proc.poll() is None and status is None:
-            if time.monotonic() > deadline:
+        exited = False
+        while status is None and time.monotonic() < deadline:
+            # Once QEMU has exited, read what it left in the sockets.
+            exited = exited or proc.poll() is not None
+            events = sel.select(timeout=0.2 if exited else 0.5)
+            if exited and not events:
                 break
-            for key, _ in sel.select(timeout=0.5):
+            for key, _ in events:
                 kind, name = key.data
                 if kind == "listen":
                     c, _ = key.fileobj.accept()
