@@ -6,6 +6,7 @@
 #   make kernel       patched Linux 6.12 test kernel (bzImage + modules)
 #   make check        build, boot under QEMU, run every test: 'N passed, N failed'
 #   make demo         boot and print the baseline table (RESULT lines)
+#   make bench        every benchmark, larger sizes (RESULT lines)
 #   make run CMD=...  run any command in the test kernel (cwd shared at /host)
 #   make lint         checkpatch --strict and sparse over patches and overlay
 #   make deps         install build and test dependencies (root)
@@ -17,7 +18,7 @@ export BUILD
 SCRIPTS := $(CURDIR)/scripts
 
 .PHONY: modules modules_install clean-modules deps kernel selftests initramfs \
-	check demo run lint clean
+	check demo bench run lint clean
 
 modules:
 	@$(SCRIPTS)/check-kdir.sh "$(KDIR)"
@@ -38,8 +39,8 @@ kernel:
 selftests: kernel
 	$(SCRIPTS)/build-selftests.sh
 
-initramfs: selftests
-	$(SCRIPTS)/mkinitramfs.sh
+initramfs:
+	$(SCRIPTS)/prepare.sh
 
 check:
 	$(SCRIPTS)/check.sh
@@ -47,7 +48,11 @@ check:
 demo:
 	$(SCRIPTS)/demo.sh
 
-run: initramfs
+bench:
+	$(SCRIPTS)/bench.sh
+
+run:
+	$(SCRIPTS)/prepare.sh
 	python3 $(SCRIPTS)/vm.py $(VM_ARGS) -- sh -c '$(CMD)'
 
 lint:

@@ -12,13 +12,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 LOGDIR=$BUILD/check
 
-if [ "$(id -u)" = 0 ]; then
-	"$TOP/scripts/install-deps.sh"
-fi
-"$TOP/scripts/build-kernel.sh"
-"$TOP/scripts/build-selftests.sh"
-"$TOP/scripts/build-bench.sh"
-"$TOP/scripts/mkinitramfs.sh"
+"$TOP/scripts/prepare.sh"
 
 rc=0
 python3 "$TOP/scripts/vm.py" --logdir "$LOGDIR" --share "$TOP" \

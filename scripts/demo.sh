@@ -9,12 +9,6 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 
-if [ "$(id -u)" = 0 ]; then
-	"$TOP/scripts/install-deps.sh"
-fi
-"$TOP/scripts/build-kernel.sh"
-"$TOP/scripts/build-selftests.sh"
-"$TOP/scripts/build-bench.sh"
-"$TOP/scripts/mkinitramfs.sh"
+"$TOP/scripts/prepare.sh"
 exec python3 "$TOP/scripts/vm.py" --logdir "$BUILD/demo" --share "" \
 	--mem "${DEMO_MEM:-2G}" -- /bench/vfio_map_bench -m "${DEMO_MIB:-256}" -r 3
