@@ -14,15 +14,21 @@ LOGDIR=$BUILD/check
 
 "$TOP/scripts/prepare.sh"
 
+# The harness's own unit tests (TAP counting, the command archive, splats).
+mkdir -p "$LOGDIR"
+fail=()
+python3 -m unittest discover -s "$TOP/scripts/tests" > "$LOGDIR/harness-tests.log" 2>&1 ||
+	fail=(--fail "harness unit tests (see $LOGDIR/harness-tests.log)")
+
 rc=0
 python3 "$TOP/scripts/vm.py" --logdir "$LOGDIR" --share "$TOP" \
 	${VM_ARGS:-} -- sh scripts/guest-check.sh || rc=$?
 
-fail=()
 case $rc in
-0|1) ;;
-124) fail=(--fail "guest timed out (see $LOGDIR/console.log)") ;;
-125) fail=(--fail "kernel splat in $LOGDIR/console.log") ;;
-*)   fail=(--fail "guest exited with status $rc (see $LOGDIR/console.log)") ;;
+0) ;;
+1) fail+=(--fail-if-clean "guest checks exited 1 (see $LOGDIR/output.log)") ;;
+124) fail+=(--fail "guest timed out (see $LOGDIR/console.log)") ;;
+125) fail+=(--fail "kernel splat in $LOGDIR/console.log") ;;
+*)   fail+=(--fail "guest exited with status $rc (see $LOGDIR/console.log)") ;;
 esac
 python3 "$TOP/scripts/tap_summary.py" "$LOGDIR/output.log" "${fail[@]}"

@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """Count the results in kselftest TAP output and print the closing line.
 
-    tap_summary.py OUTPUT.log [--fail REASON ...]
+    tap_summary.py OUTPUT.log [--fail REASON ...] [--fail-if-clean REASON]
 
 Counts leaf results: the test cases a kselftest_harness binary reports
 (nested, as '# ok 3 fixture.variant.test'), or the binary's own result when
 it reports none.  A binary that reports cases and still fails (crash,
 timeout after its last case) adds one failure.  Each --fail REASON (a kernel
-splat, a guest that did not finish) adds one failure.
+splat, a guest that did not finish) adds one failure; --fail-if-clean
+REASON adds one only if nothing else failed (the runner said it failed,
+but no TAP line says which).
 
 Prints 'N passed, N failed, N skipped' last; exits 1 if anything failed or
 nothing ran.
@@ -63,12 +65,19 @@ def count(lines):
 def main():
     args = sys.argv[1:]
     fails = []
+    if_clean = None
     while "--fail" in args:
         i = args.index("--fail")
         fails.append(args[i + 1])
         del args[i:i + 2]
+    if "--fail-if-clean" in args:
+        i = args.index("--fail-if-clean")
+        if_clean = args[i + 1]
+        del args[i:i + 2]
     with open(args[0], errors="replace") as f:
         passed, failed, skipped, bad = count(f)
+    if if_clean and not failed and not fails:
+        fails.append(if_clean)
     bad += fails
     failed += len(fails)
     for name in bad:

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Tests of scripts/tap_summary.py: how kselftest TAP is counted."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tap_summary import count  # noqa: E402
+
+HARNESS_PASS = """\
+TAP version 13
+1..2
+# selftests: fastboot: vfio_type1_test
+# TAP version 13
+# 1..3
+# ok 1 vfio_type1.anon_4k.map_roundtrip
+# ok 2 vfio_type1.anon_4k.bad_args # SKIP no edu device
+# not ok 3 vfio_type1.anon_4k.unmap_revokes
+# # FAILED: 1 / 3 tests passed.
+not ok 1 selftests: fastboot: vfio_type1_test # exit=1
+# selftests: fastboot: plain
+ok 2 selftests: fastboot: plain
+"""
+
+
+class TapSummaryTest(unittest.TestCase):
+    def test_nested_cases_count_not_the_binary(self):
+        passed, failed, skipped, bad = count(HARNESS_PASS.splitlines())
+        self.assertEqual((passed, failed, skipped), (2, 1, 1))
+        self.assertEqual(bad, ["vfio_type1.anon_4k.unmap_revokes"])
+
+    def test_binary_failing_after_its_cases_adds_a_failure(self):
+        lines = ["# ok 1 a.b.c", "# ok 2 a.b.d",
+                 "not ok 1 selftests: x: y # TIMEOUT 45 seconds"]
+        passed, failed, skipped, bad = count(lines)
+        self.assertEqual((passed, failed, skipped), (2, 1, 0))
+        self.assertIn("after its cases", bad[0])
+
+    def test_top_level_skip_and_timeout(self):
+        lines = ["ok 1 selftests: x: a # SKIP", "not ok 2 selftests: x: b # TIMEOUT 45 seconds",
+                 "ok 3 hugepage-mmap"]
+        passed, failed, skipped, bad = count(lines)
+        self.assertEqual((passed, failed, skipped), (1, 1, 1))
+        self.assertEqual(bad, ["selftests: x: b # TIMEOUT"])
+
+    def test_deeper_nesting_is_left_to_its_parent(self):
+        lines = ["# # ok 1 inner", "# ok 1 middle", "ok 1 outer"]
+        self.assertEqual(count(lines)[:3], (1, 0, 0))
+
+    def test_prose_is_not_a_result(self):
+        lines = ["# the test is ok 1 time", "okay", "# SKIP ./on-fault-limit"]
+        self.assertEqual(count(lines)[:3], (0, 0, 0))
+
+
+if __name__ == "__main__":
+    unittest.main()
