@@ -17,7 +17,7 @@ export BUILD
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: modules modules_install clean-modules deps kernel selftests initramfs \
+.PHONY: modules modules_install deps kernel selftests initramfs \
 	check demo bench run lint clean
 
 modules:
@@ -26,9 +26,6 @@ modules:
 
 modules_install:
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules_install
-
-clean-modules:
-	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean
 
 deps:
 	$(SCRIPTS)/install-deps.sh

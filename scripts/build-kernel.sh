@@ -37,12 +37,21 @@ if [ "$(cat "$BUILD/pristine.stamp" 2>/dev/null)" != "$tarver" ]; then
 	mkdir -p "$BUILD/pristine.tmp"
 	tar -C "$BUILD/pristine.tmp" --strip-components=1 -xf "$TARBALL"
 	mv "$BUILD/pristine.tmp" "$BUILD/pristine"
+	rm -rf "$BUILD/obj" "$BUILD/linux" "$BUILD/stage.stamp"
 	echo "$tarver" > "$BUILD/pristine.stamp"
 fi
 
-# Files of the overlay (and patches/) that exist, one per line, sorted.
+# Files of the overlay (and patches/), one per line, sorted: in a git
+# checkout the ones git tracks or would track (no editor or build leftovers),
+# otherwise every file.
 overlay_files() {
 	local d
+	if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
+		# shellcheck disable=SC2086
+		git -C "$TOP" ls-files -co --exclude-standard -- $OVERLAY_DIRS "$@" |
+			while read -r f; do if [ -f "$TOP/$f" ]; then echo "$f"; fi; done | sort
+		return
+	fi
 	for d in $OVERLAY_DIRS "$@"; do
 		if [ -d "$TOP/$d" ]; then (cd "$TOP" && find "$d" -type f); fi
 	done | sort
@@ -84,15 +93,21 @@ if [ "$(cat "$BUILD/stage.stamp" 2>/dev/null)" != "$want" ] || [ ! -d "$BUILD/li
 		done < "$TOP/patches/series"
 	fi
 
-	# Copy by content into the build tree: untouched files keep their mtime.
+	# Copy by content into the build tree: a file whose content changed is
+	# written anew (new mtime, so kbuild rebuilds what depends on it, even
+	# when it went back to pristine content); the others keep their mtime.
 	mkdir -p "$BUILD/linux"
-	rsync -a --checksum --delete "$BUILD/stage/" "$BUILD/linux/"
+	rsync -rlpD --checksum --delete "$BUILD/stage/" "$BUILD/linux/"
 	echo "$want" > "$BUILD/stage.stamp"
 fi
 
-# 3. Configure: allnoconfig with the fragments forced in, then verify.
+# 3. Configure: allnoconfig with the fragments forced in, then verify; again
+#    whenever the fragment or the staged tree (a patch may touch Kconfig)
+#    changed, so an incremental build is configured like a fresh one.
 cat $FRAGMENTS > "$BUILD/fragment.config"
-if ! cmp -s "$BUILD/fragment.config" "$BUILD/obj/fragment.used" 2>/dev/null ||
+cat "$BUILD/fragment.config" > "$BUILD/fragment.config.key"
+echo "# stage $want" >> "$BUILD/fragment.config.key"
+if ! cmp -s "$BUILD/fragment.config.key" "$BUILD/obj/fragment.used" 2>/dev/null ||
    [ ! -f "$BUILD/obj/.config" ]; then
 	mkdir -p "$BUILD/obj"
 	make -s -C "$BUILD/linux" O="$BUILD/obj" \
@@ -102,7 +117,7 @@ if ! cmp -s "$BUILD/fragment.config" "$BUILD/obj/fragment.used" 2>/dev/null ||
 			grep -qx "$line" "$BUILD/obj/.config" || echo "$line"
 		  done)
 	[ -z "$missing" ] || die "config symbols did not survive allnoconfig: $missing"
-	cp "$BUILD/fragment.config" "$BUILD/obj/fragment.used"
+	cp "$BUILD/fragment.config.key" "$BUILD/obj/fragment.used"
 fi
 
 # 4. Build.

@@ -32,6 +32,7 @@ out=/dev/ttyS1
 stty -F "$out" raw -echo 2>/dev/null
 sh /fastboot/cmd > "$out" 2>&1 < /dev/null
 rc=$?
-echo "@@FASTBOOT-EXIT $rc" > "$out"
+# The exit status, and the kernel's taint flags for vm.py to judge.
+echo "@@FASTBOOT-EXIT $rc $(cat /proc/sys/kernel/tainted)" > "$out"
 sync
 poweroff -f

@@ -20,8 +20,9 @@ PKGS_BPO="linux-source-6.12 qemu-system-x86"
 [ "$(id -u)" = 0 ] || { echo "install-deps: must run as root" >&2; exit 1; }
 
 want="$PKGS_MAIN $PKGS_BPO"
+# shellcheck disable=SC2086
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] &&
-   dpkg-query -W $want >/dev/null 2>&1; then
+   ! dpkg-query -W -f '${db:Status-Status}\n' $want 2>/dev/null | grep -vqx installed; then
 	exit 0
 fi
 
@@ -50,8 +51,16 @@ mirror_of_bookworm() {
 	done
 }
 
-if ! grep -qs "$SUITE" /etc/apt/sources.list /etc/apt/sources.list.d/*; then
-	line=$(mirror_of_bookworm | head -n 1)
+# Already enabled?  Only active lines of active source files count.
+enabled() {
+	grep -qsE "^[^#]*[[:space:]]$SUITE([[:space:]]|\$)" /etc/apt/sources.list \
+		/etc/apt/sources.list.d/*.list &&
+		return 0
+	grep -qsE "^Suites:.*[[:space:]]$SUITE([[:space:]]|\$)" /etc/apt/sources.list.d/*.sources
+}
+
+if ! enabled; then
+	line=$(mirror_of_bookworm | sed -n 1p)
 	uri=${line%%|*}
 	key=${line#*|}
 	if [ -z "$uri" ]; then
@@ -69,9 +78,13 @@ if ! grep -qs "$SUITE" /etc/apt/sources.list /etc/apt/sources.list.d/*; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# A fresh machine may still be running its first unattended upgrade; there
+# is no one to answer a configuration-file prompt.
+APT=(apt-get -y -qq -o DPkg::Lock::Timeout=600
+     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+"${APT[@]}" update
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $PKGS_MAIN
+"${APT[@]}" install --no-install-recommends $PKGS_MAIN
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends -t "$SUITE" $PKGS_BPO
+"${APT[@]}" install --no-install-recommends -t "$SUITE" $PKGS_BPO
 echo "$want" > "$STAMP"

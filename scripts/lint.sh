@@ -12,7 +12,8 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 TREE=$BUILD/linux
-[ -x "$TREE/scripts/checkpatch.pl" ] || { echo "lint: no tree (make kernel)" >&2; exit 1; }
+# sparse and the compiler must see the overlay as it is now.
+"$TOP/scripts/build-kernel.sh" >/dev/null
 
 fail=0
 CHECKPATCH=("$TREE/scripts/checkpatch.pl" --strict --quiet --no-summary

@@ -20,8 +20,9 @@ Channels (serial ports, so nothing depends on guest networking):
 QEMU's QMP socket is <logdir>/qmp.sock for anything else on the host.
 
 Exit status: CMD's, or 124 if --timeout expired, 125 if the kernel logged a
-warning, BUG, oops, lockdep or KASAN splat (even if CMD passed), 126 if the
-guest stopped before CMD finished.
+warning, BUG, oops, lockdep, KASAN or UBSAN report, hung task or RCU stall,
+or tainted itself with one of those (even if CMD passed), 126 if the guest
+stopped before CMD finished, 127 if QEMU could not be started.
 """
 
 import argparse
@@ -31,6 +32,7 @@ import re
 import selectors
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +42,10 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
 EXIT_MARK = "@@FASTBOOT-EXIT "
+# Taint flags that mean a splat: bad page (5), died (7), warning (9),
+# soft lockup (14).  Module taints (out of tree, unsigned) do not count.
+TAINT_SPLAT = (1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)
+QEMU_MIN = 10           # 7.2 executes stale code after text patching
 
 # Console lines that fail a run whatever the command returned.
 SPLATS = re.compile(
@@ -152,6 +158,17 @@ def main():
         if not os.path.exists(f):
             sys.exit("vm.py: %s missing (make kernel initramfs)" % f)
 
+    try:
+        ver = subprocess.run([a.qemu, "--version"], capture_output=True, text=True).stdout
+    except OSError as e:
+        sys.stderr.write("vm.py: cannot run %s: %s (make deps)\n" % (a.qemu, e.strerror))
+        return 127
+    m = re.search(r"version (\d+)\.", ver)
+    if not m or int(m.group(1)) < QEMU_MIN:
+        sys.stderr.write("vm.py: warning: %s is not QEMU %d or later; see "
+                         "Documentation/fastboot/testing.rst (int3 oops)\n"
+                         % (ver.splitlines()[0] if ver else a.qemu, QEMU_MIN))
+
     os.makedirs(a.logdir, exist_ok=True)
     console_log = os.path.join(a.logdir, "console.log")
     output_log = open(os.path.join(a.logdir, "output.log"), "w")
@@ -175,7 +192,9 @@ def main():
         f.write(b"\0" * (-f.tell() % 4))
         f.write(command_cpio(cmd, "/host" if a.share else None))
 
-    append = ("console=ttyS0,115200 panic=-1 rdinit=/init intel_iommu=on "
+    # ignore_loglevel: every warning reaches the console, whatever CMD or
+    # --append does to the log level.
+    append = ("console=ttyS0,115200 ignore_loglevel panic=-1 rdinit=/init intel_iommu=on "
               "fastboot.out=ttyS1 fastboot.hv=ttyS2 " + a.append).strip()
     qemu = [a.qemu, "-nodefaults", "-display", "none", "-no-reboot",
             "-accel", a.accel,
@@ -201,12 +220,15 @@ def main():
                  (("out", out_path), ("hv", hv_path), ("qmp", qmp_priv))}
     proc = subprocess.Popen(qemu, stdin=subprocess.DEVNULL, stdout=qemu_log,
                             stderr=subprocess.STDOUT)
+    # A cancelled job (SIGTERM) still stops QEMU, through the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sel = selectors.DefaultSelector()
     for name, s in listeners.items():
         sel.register(s, selectors.EVENT_READ, ("listen", name))
 
     deadline = time.monotonic() + a.timeout
     status = None
+    taint = 0
     conns = {}
     qmp = None
     hv_buf = b""
@@ -234,7 +256,10 @@ def main():
                     else:
                         sel.register(c, selectors.EVENT_READ, ("conn", name))
                     continue
-                data = key.fileobj.recv(65536)
+                try:
+                    data = key.fileobj.recv(65536)
+                except OSError:
+                    data = b""          # QEMU went away: same as EOF
                 if not data:
                     sel.unregister(key.fileobj)
                     continue
@@ -244,7 +269,9 @@ def main():
                         line, out_buf = out_buf.split(b"\n", 1)
                         text = line.decode(errors="replace").rstrip("\r")
                         if text.startswith(EXIT_MARK):
-                            status = int(text[len(EXIT_MARK):])
+                            fields = text[len(EXIT_MARK):].split()
+                            status = int(fields[0]) if fields[0].isdigit() else 126
+                            taint = int(fields[1]) if len(fields) > 1 else 0
                             continue
                         print(text, flush=True)
                         output_log.write(text + "\n")
@@ -254,9 +281,12 @@ def main():
                         line, hv_buf = hv_buf.split(b"\n", 1)
                         try:
                             reply = qmp.call(json.loads(line))
-                        except (ValueError, AttributeError) as e:
+                        except (ValueError, AttributeError, OSError) as e:
                             reply = {"error": {"class": "HarnessError", "desc": str(e)}}
-                        key.fileobj.sendall(json.dumps(reply).encode() + b"\n")
+                        try:
+                            key.fileobj.sendall(json.dumps(reply).encode() + b"\n")
+                        except OSError:
+                            pass        # the guest is gone
             if a.console and os.path.exists(console_log):
                 with open(console_log, errors="replace") as f:
                     f.seek(con_pos)
@@ -295,6 +325,9 @@ def main():
         sys.stderr.write("vm.py: qemu said:\n%s" % tail(qemu_log.name, 10))
         return 124 if timed_out else 126
     found = [] if a.allow_splats else splats(console_log)
+    if taint & TAINT_SPLAT and not a.allow_splats:
+        found.append("kernel tainted: %#x (see Documentation/admin-guide/tainted-kernels.rst)"
+                     % taint)
     if found:
         sys.stderr.write("vm.py: kernel splat in %s:\n  %s\n" % (
             console_log, "\n  ".join(found[:20])))

@@ -48,6 +48,15 @@ class TapSummaryTest(unittest.TestCase):
         lines = ["# # ok 1 inner", "# ok 1 middle", "ok 1 outer"]
         self.assertEqual(count(lines)[:3], (1, 0, 0))
 
+    def test_no_skip_turns_our_skips_into_failures(self):
+        lines = ["# ok 1 vfio.a # SKIP no edu", "# ok 2 vfio.b",
+                 "ok 1 selftests: fastboot: vfio_type1_test",
+                 "ok 2 selftests: fastboot: balloon_test # SKIP",
+                 "# ok 1 upstream.case # SKIP no 1G pages", "ok 3 thuge-gen"]
+        passed, failed, skipped, bad = count(lines, "selftests: fastboot:")
+        self.assertEqual((passed, failed, skipped), (1, 2, 1))
+        self.assertEqual(bad[0], "vfio.a # SKIP (not allowed here)")
+
     def test_prose_is_not_a_result(self):
         lines = ["# the test is ok 1 time", "okay", "# SKIP ./on-fault-limit"]
         self.assertEqual(count(lines)[:3], (0, 0, 0))
