@@ -158,17 +158,12 @@ FIXTURE_TEARDOWN(balloon)
 
 TEST_F(balloon, driver_bound)
 {
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *drv;
-	ssize_t n;
+	char path[PATH_MAX], drv[64];
 
 	snprintf(path, sizeof(path), VIRTIO_DEVICES "/%s/driver", self->dev);
-	n = readlink(path, link, sizeof(link) - 1);
-	ASSERT_LT(0, n) TH_LOG("%s has no driver (virtio_balloon not loaded?)",
-			       self->dev);
-	link[n] = '\0';
-	drv = strrchr(link, '/');
-	drv = drv ? drv + 1 : link;
+	ASSERT_EQ(0, sysfs_link_name(path, drv, sizeof(drv)))
+		TH_LOG("%s has no driver (virtio_balloon not loaded?)",
+		       self->dev);
 	ASSERT_STREQ("virtio_balloon", drv);
 	TH_LOG("%s bound to %s, deflate-on-oom %s", self->dev, drv,
 	       has_feature(self->dev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM) ?

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,4 +83,23 @@ long proc_field_kb(const char *path, const char *field)
 	}
 	fclose(f);
 	return kb;
+}
+
+int sysfs_link_name(const char *path, char *buf, size_t len)
+{
+	char link[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	n = strlen(base);
+	if ((size_t)n >= len)
+		return -ENAMETOOLONG;
+	memcpy(buf, base, n + 1);
+	return 0;
 }

@@ -17,6 +17,12 @@ int sysfs_read_str(const char *path, char *buf, size_t len);
 /* Read @path as a number in @base (as strtoul()).  0 or -errno. */
 int sysfs_read_ulong(const char *path, int base, unsigned long *val);
 
+/*
+ * The last component of the symlink @path (a device's "driver" or
+ * "iommu_group" link) into @buf.  0, -errno, or -ENAMETOOLONG.
+ */
+int sysfs_link_name(const char *path, char *buf, size_t len);
+
 /* Write @s to @path in one write().  0, -errno, or -EIO if it was short. */
 int sysfs_write_str(const char *path, const char *s);
 

@@ -55,23 +55,11 @@ int vfio_pci_find(uint16_t vendor, uint16_t device, char *bdf, size_t len)
 /* Basename of the driver @bdf is bound to, or "" if none. */
 static void pci_driver(const char *bdf, char *drv, size_t len)
 {
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *base;
-	size_t blen;
-	ssize_t n;
+	char path[PATH_MAX];
 
-	drv[0] = '\0';
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return;
-	link[n] = '\0';
-	base = strrchr(link, '/');
-	base = base ? base + 1 : link;
-	blen = strlen(base);
-	if (blen >= len)
-		return;		/* no driver name is that long */
-	memcpy(drv, base, blen + 1);
+	if (sysfs_link_name(path, drv, len))
+		drv[0] = '\0';
 }
 
 int vfio_pci_bind(const char *bdf)
@@ -107,18 +95,12 @@ int vfio_pci_bind(const char *bdf)
 
 int vfio_pci_iommu_group(const char *bdf)
 {
-	char path[PATH_MAX], link[PATH_MAX];
-	const char *base;
-	ssize_t n;
+	char path[PATH_MAX], group[16];
+	int ret;
 
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -errno;
-	link[n] = '\0';
-	base = strrchr(link, '/');
-	base = base ? base + 1 : link;
-	return atoi(base);
+	ret = sysfs_link_name(path, group, sizeof(group));
+	return ret ? ret : atoi(group);
 }
 
 static int fail(struct vfio_dev *d, int ret, const char *fmt, ...)
