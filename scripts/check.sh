@@ -21,18 +21,59 @@ fail=()
 python3 -m unittest discover -s "$TOP/scripts/tests" > "$LOGDIR/harness-tests.log" 2>&1 ||
 	fail=(--fail "harness unit tests (see $LOGDIR/harness-tests.log)")
 
-rc=0
-rm -f "$LOGDIR/output.log"
-python3 "$TOP/scripts/vm.py" --logdir "$LOGDIR" --share "$TOP" \
-	${VM_ARGS:-} -- sh scripts/guest-check.sh || rc=$?
+# Every boot gets a 1 GiB pool page, so that gigantic faults are tested.
+BOOT_APPEND="hugepagesz=1G hugepages=1 ${VM_APPEND:-}"
+BOOT_MEM=${VM_MEM:-3G}
 
-case $rc in
-0) ;;
-1) fail+=(--fail-if-clean "guest checks exited 1 (see $LOGDIR/output.log)") ;;
-124) fail+=(--fail "guest timed out (see $LOGDIR/console.log)") ;;
-125) fail+=(--fail "kernel splat in $LOGDIR/console.log") ;;
-*)   fail+=(--fail "guest exited with status $rc (see $LOGDIR/console.log)") ;;
-esac
+# One boot per value of clear_page= / clear_huge_page= (invalid ones
+# included), each running the test that checks the choice and that huge
+# pages cleared by it read zero.  The main boot below runs with the
+# defaults (auto).
+CLEAR_PAGE_BOOTS=(
+	"clear_page=orig clear_huge_page=page"
+	"clear_page=rep clear_huge_page=rep"
+	"clear_page=erms clear_huge_page=erms"
+	"clear_page=movnti clear_huge_page=movnti"
+	"clear_page=clzero clear_huge_page=clzero"
+	"clear_page=auto clear_huge_page=movntdq"
+	"clear_huge_page=avx2"
+	"clear_huge_page=avx512"
+	"clear_page=bogus clear_huge_page=bogus"
+	"clear_page= clear_huge_page="
+)
+
+outputs=()
+consoles=()
+
+# boot NAME APPEND CMD...: one guest run; its result is judged here.
+boot() {
+	local name=$1 append=$2 dir=$LOGDIR/$1 rc=0
+	shift 2
+	mkdir -p "$dir"
+	rm -f "$dir/output.log"
+	echo "# check: boot $name: $append" >&2
+	python3 "$TOP/scripts/vm.py" --logdir "$dir" --share "$TOP" \
+		--mem "$BOOT_MEM" --append "$BOOT_APPEND $append" \
+		${VM_ARGS:-} -- "$@" || rc=$?
+	case $rc in
+	0) ;;
+	1) fail+=(--fail-if-clean "$name: guest checks exited 1 (see $dir/output.log)") ;;
+	124) fail+=(--fail "$name: guest timed out (see $dir/console.log)") ;;
+	125) fail+=(--fail "$name: kernel splat in $dir/console.log") ;;
+	*)   fail+=(--fail "$name: guest exited with status $rc (see $dir/console.log)") ;;
+	esac
+	outputs+=("$dir/output.log")
+	consoles+=(--ktap "$dir/console.log")
+}
+
+boot main "" sh scripts/guest-check.sh
+i=0
+for append in "${CLEAR_PAGE_BOOTS[@]}"; do
+	i=$((i + 1))
+	boot "clear-page-$i" "$append" \
+		/selftests/run_kselftest.sh -t fastboot:clear_page_test
+done
+
 # Our own tests must run here, not skip: the machine has every device.
 python3 "$TOP/scripts/tap_summary.py" --no-skip "selftests: fastboot:" \
-	"$LOGDIR/output.log" "${fail[@]}"
+	"${consoles[@]}" "${outputs[@]}" "${fail[@]}"

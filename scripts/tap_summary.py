@@ -2,22 +2,29 @@
 # SPDX-License-Identifier: GPL-2.0
 """Count the results in kselftest TAP output and print the closing line.
 
-    tap_summary.py [--no-skip PREFIX] OUTPUT.log [--fail REASON ...]
-                   [--fail-if-clean REASON]
+    tap_summary.py [--no-skip PREFIX] [--ktap CONSOLE.log ...] OUTPUT.log ...
+                   [--fail REASON ...] [--fail-if-clean REASON]
 
 Counts leaf results: the test cases a kselftest_harness binary reports
 (nested, as '# ok 3 fixture.variant.test'), or the binary's own result when
 it reports none.  A binary that reports cases and still fails (crash,
 timeout after its last case) adds one failure.  Each --fail REASON (a kernel
-splat, a guest that did not finish) adds one failure; --fail-if-clean
-REASON adds one only if nothing else failed (the runner said it failed,
-but no TAP line says which).  --no-skip PREFIX counts a skip as a failure
+splat, a guest that did not finish) adds one failure; each --fail-if-clean
+REASON adds one only if nothing else failed (a runner said it failed, but
+no TAP line says which).  --no-skip PREFIX counts a skip as a failure
 in every binary whose result line names it PREFIX... (our own tests must run
 on the test machine, which has every device they need).
+
+Each --ktap CONSOLE.log is a kernel console log holding the KTAP that
+KUnit printed at boot: its leaf results (parameterised cases, or cases
+without parameters) are counted too, a skip as a skip.  A console log
+without any KUnit result is a failure.  With several OUTPUT.log files (one
+per boot), failures are prefixed with the file's directory.
 
 Prints 'N passed, N failed, N skipped' last; exits 1 if anything failed or
 nothing ran.
 """
+import os
 import re
 import sys
 
@@ -72,10 +79,49 @@ def count(lines, no_skip=None):
     return passed, failed, skipped, bad
 
 
+KTAP_RESULT = re.compile(r"^( *)(not ok|ok) \d+ (.*?)(?:\s+#\s*(SKIP|TODO)\b.*)?$",
+                         re.IGNORECASE)
+CONSOLE_PREFIX = re.compile(r"^\[ *\d+\.\d+\] ")
+
+
+def count_ktap(lines):
+    """Leaf results of the KTAP in a console log (4 spaces per level)."""
+    passed = failed = skipped = 0
+    bad = []
+    pending = {}                # depth -> results at that depth, not yet claimed
+    seen = False
+    for line in lines:
+        line = CONSOLE_PREFIX.sub("", line.rstrip("\r\n"))
+        if line.lstrip().startswith("KTAP version"):
+            seen = True
+            continue
+        m = KTAP_RESULT.match(line) if seen else None
+        if not m:
+            continue
+        depth = len(m.group(1)) // 4
+        ok = m.group(2) == "ok"
+        children = pending.get(depth + 1, [])
+        for d in [d for d in pending if d > depth]:
+            del pending[d]
+        pending.setdefault(depth, []).append(ok)
+        if children:
+            if not ok and all(children):
+                failed += 1
+                bad.append("KUnit " + m.group(3))
+            continue
+        if (m.group(4) or "").upper() == "SKIP":
+            skipped += 1
+        elif ok:
+            passed += 1
+        else:
+            failed += 1
+            bad.append("KUnit " + m.group(3))
+    return passed, failed, skipped, bad
+
+
 def main():
     args = sys.argv[1:]
     fails = []
-    if_clean = None
     while "--fail" in args:
         i = args.index("--fail")
         fails.append(args[i + 1])
@@ -85,20 +131,44 @@ def main():
         i = args.index("--no-skip")
         no_skip = args[i + 1]
         del args[i:i + 2]
-    if "--fail-if-clean" in args:
+    if_clean = []
+    while "--fail-if-clean" in args:
         i = args.index("--fail-if-clean")
-        if_clean = args[i + 1]
+        if_clean.append(args[i + 1])
         del args[i:i + 2]
-    try:
-        with open(args[0], errors="replace") as f:
-            passed, failed, skipped, bad = count(f, no_skip)
-    except OSError as e:
-        passed, failed, skipped, bad = 0, 0, 0, []
-        fails.append("no test output (%s)" % e.strerror)
-    if not passed + skipped + failed + len(fails):
-        fails.append("no results in %s" % args[0])
+    ktap = []
+    while "--ktap" in args:
+        i = args.index("--ktap")
+        ktap.append(args[i + 1])
+        del args[i:i + 2]
+    passed = failed = skipped = 0
+    bad = []
+    for path in args:
+        label = ("[%s] " % os.path.basename(os.path.dirname(os.path.abspath(path)))
+                 if len(args) > 1 else "")
+        try:
+            with open(path, errors="replace") as f:
+                p, fl, sk, b = count(f, no_skip)
+        except OSError as e:
+            fails.append("%sno test output (%s)" % (label, e.strerror))
+            continue
+        if not p + fl + sk:
+            fails.append("no results in %s" % path)
+        passed, failed, skipped = passed + p, failed + fl, skipped + sk
+        bad += [label + name for name in b]
+    for path in ktap:
+        try:
+            with open(path, errors="replace") as f:
+                p, fl, sk, b = count_ktap(f)
+        except OSError as e:
+            fails.append("no console log %s (%s)" % (path, e.strerror))
+            continue
+        if not p + fl + sk:
+            fails.append("no KUnit results in %s" % path)
+        passed, failed, skipped = passed + p, failed + fl, skipped + sk
+        bad += b
     if if_clean and not failed and not fails:
-        fails.append(if_clean)
+        fails += if_clean
     bad += fails
     failed += len(fails)
     for name in bad:

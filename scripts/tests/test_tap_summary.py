@@ -6,7 +6,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tap_summary import count  # noqa: E402
+from tap_summary import count, count_ktap  # noqa: E402
 
 HARNESS_PASS = """\
 TAP version 13
@@ -60,6 +60,48 @@ class TapSummaryTest(unittest.TestCase):
     def test_prose_is_not_a_result(self):
         lines = ["# the test is ok 1 time", "okay", "# SKIP ./on-fault-limit"]
         self.assertEqual(count(lines)[:3], (0, 0, 0))
+
+
+# As KUnit prints it at boot (6.12), with console noise around it.
+KUNIT_CONSOLE = """\
+[    1.000000] clear_page: clear_page=erms clear_huge_page=avx2
+KTAP version 1
+1..1
+    KTAP version 1
+    # Subtest: clear_page_sse
+    # module: clear_page_kunit
+    1..3
+        KTAP version 1
+        # Subtest: clear_page_routine_test
+        ok 1 movnti
+        ok 2 clzero # SKIP this CPU cannot run clzero
+        not ok 3 erms
+    # clear_page_routine_test: pass:1 fail:1 skip:1 total:3
+    not ok 1 clear_page_routine_test
+    ok 2 table_test
+    not ok 3 calibrate_test
+# clear_page_sse: pass:1 fail:2 skip:0 total:3
+not ok 1 clear_page_sse
+[    9.000000] Freeing unused kernel image memory
+"""
+
+
+class KtapTest(unittest.TestCase):
+    def test_leaves_are_counted_skips_allowed(self):
+        passed, failed, skipped, bad = count_ktap(KUNIT_CONSOLE.splitlines(True))
+        self.assertEqual((passed, failed, skipped), (2, 2, 1))
+        self.assertEqual(bad, ["KUnit erms", "KUnit calibrate_test"])
+
+    def test_no_ktap_no_results(self):
+        self.assertEqual(count_ktap(["ok 1 x", "not ok 2 y"])[:3], (0, 0, 0))
+
+    def test_parent_failing_with_passing_children_counts(self):
+        lines = ["KTAP version 1", "    ok 1 a", "not ok 1 suite"]
+        self.assertEqual(count_ktap(lines)[:3], (1, 1, 0))
+
+    def test_timestamps_are_stripped(self):
+        lines = ["[    2.5] KTAP version 1", "[    2.6]     ok 1 a"]
+        self.assertEqual(count_ktap(lines)[:3], (1, 0, 0))
 
 
 if __name__ == "__main__":

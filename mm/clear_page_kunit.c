@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the page clearing routines of CONFIG_CLEAR_PAGE_SSE.
+ *
+ * Every routine in clear_routines[] clears pages and extents that were
+ * filled with a pattern; the range asked for must read zero to its first
+ * and last byte, and the guard pages on either side must be untouched.
+ * Routines this CPU cannot run are skipped, naming what it lacks.
+ */
+#include <kunit/test.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+
+#include "clear_page_sse.h"
+#include "internal.h"
+
+#define PATTERN		0xa5
+#define EDGE		0x5a
+
+static const void *routine_gen_params(const void *prev, char *desc)
+{
+	const struct clear_routine *r = prev;
+
+	r = r ? r + 1 : clear_routines;
+	if (r >= clear_routines + nr_clear_routines)
+		return NULL;
+	strscpy(desc, r->name, KUNIT_PARAM_DESC_SIZE);
+	return r;
+}
+
+static void skip_unusable(struct kunit *test, const struct clear_routine *r)
+{
+	if (!clear_routine_usable(r))
+		kunit_skip(test, "this CPU cannot run %s", r->name);
+}
+
+/* Pattern with distinct first and last bytes, so an off-by-one shows. */
+static void fill(u8 *p, unsigned long len)
+{
+	memset(p, PATTERN, len);
+	p[0] = EDGE;
+	p[len - 1] = EDGE;
+}
+
+static void expect_zero(struct kunit *test, const u8 *p, unsigned long len)
+{
+	KUNIT_EXPECT_EQ(test, p[0], 0);
+	KUNIT_EXPECT_EQ(test, p[len - 1], 0);
+	KUNIT_EXPECT_PTR_EQ(test, memchr_inv(p, 0, len), NULL);
+}
+
+static void expect_guard(struct kunit *test, const u8 *p)
+{
+	KUNIT_EXPECT_EQ(test, p[0], EDGE);
+	KUNIT_EXPECT_EQ(test, p[PAGE_SIZE - 1], EDGE);
+	KUNIT_EXPECT_PTR_EQ(test, memchr_inv(p + 1, PATTERN, PAGE_SIZE - 2),
+			    NULL);
+}
+
+/* The 4 KiB form, with interrupts off: clear_page() may be called there. */
+static void clear_page_routine_test(struct kunit *test)
+{
+	const struct clear_routine *r = test->param_value;
+	unsigned long flags;
+	struct page *pages;
+	u8 *p;
+	int i;
+
+	if (!r->page)
+		kunit_skip(test, "%s has no 4 KiB form", r->name);
+	skip_unusable(test, r);
+
+	pages = alloc_pages(GFP_KERNEL, 2);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	p = page_address(pages);
+	for (i = 0; i < 4; i++)
+		fill(p + i * PAGE_SIZE, PAGE_SIZE);
+
+	local_irq_save(flags);
+	r->page(p + PAGE_SIZE);
+	local_irq_restore(flags);
+
+	expect_guard(test, p);
+	expect_zero(test, p + PAGE_SIZE, PAGE_SIZE);
+	expect_guard(test, p + 2 * PAGE_SIZE);
+	__free_pages(pages, 2);
+}
+
+/*
+ * Extents of one page, an odd number of pages, a 2 MiB folio, and lengths
+ * that cross the vector chunk and the 32 MiB chunk by one page.
+ */
+static const unsigned long extent_lens[] = {
+	PAGE_SIZE,
+	3 * PAGE_SIZE,
+	SZ_2M,
+	CLEAR_FPU_CHUNK + PAGE_SIZE,
+	CLEAR_CHUNK + PAGE_SIZE,
+};
+
+static void clear_extent_test(struct kunit *test)
+{
+	const struct clear_routine *r = test->param_value;
+	unsigned int i;
+
+	if (!r->extent)
+		kunit_skip(test, "%s has no extent form", r->name);
+	skip_unusable(test, r);
+
+	for (i = 0; i < ARRAY_SIZE(extent_lens); i++) {
+		unsigned long len = extent_lens[i];
+		u8 *p = vmalloc(len + 2 * PAGE_SIZE);
+
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		fill(p, PAGE_SIZE);
+		fill(p + PAGE_SIZE, len);
+		fill(p + PAGE_SIZE + len, PAGE_SIZE);
+
+		clear_extent(r, p + PAGE_SIZE, len);
+
+		expect_guard(test, p);
+		expect_zero(test, p + PAGE_SIZE, len);
+		expect_guard(test, p + PAGE_SIZE + len);
+		vfree(p);
+		cond_resched();
+	}
+}
+
+/* A 2 MiB folio through the fault-path hook, faulting subpage anywhere. */
+static void clear_huge_folio_test(struct kunit *test)
+{
+	static const unsigned int hint_pages[] = { 0, 1, 255, 511 };
+	unsigned long base = 0x7f0000000000UL;
+	struct folio *folio;
+	unsigned int i;
+	u8 *p;
+
+	folio = folio_alloc(GFP_KERNEL, get_order(SZ_2M));
+	KUNIT_ASSERT_NOT_NULL(test, folio);
+	p = folio_address(folio);
+
+	for (i = 0; i < ARRAY_SIZE(hint_pages); i++) {
+		unsigned long hint = base + hint_pages[i] * PAGE_SIZE + 123;
+
+		fill(p, SZ_2M);
+		if (!clear_huge_folio(folio, hint)) {
+			folio_put(folio);
+			kunit_skip(test, "clear_huge_page=page: 6.12 path");
+		}
+		expect_zero(test, p, SZ_2M);
+	}
+	folio_put(folio);
+}
+
+static void calibrate_test(struct kunit *test)
+{
+	const struct clear_routine *r;
+	u64 *mbps;
+	u8 *p;
+
+	mbps = kunit_kcalloc(test, nr_clear_routines, sizeof(*mbps),
+			     GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mbps);
+	p = vmalloc(CLEAR_CALIBRATE_SIZE);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	fill(p, CLEAR_CALIBRATE_SIZE);
+
+	r = clear_routine_calibrate(p, CLEAR_CALIBRATE_SIZE, mbps);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_EXPECT_TRUE(test, r->flags & CLEAR_HUGE);
+	KUNIT_EXPECT_TRUE(test, clear_routine_usable(r));
+	KUNIT_EXPECT_GT(test, mbps[r - clear_routines], 0);
+	/* The scratch buffer was cleared by every routine timed. */
+	expect_zero(test, p, CLEAR_CALIBRATE_SIZE);
+	vfree(p);
+}
+
+static void table_test(struct kunit *test)
+{
+	unsigned int i;
+
+	KUNIT_EXPECT_PTR_EQ(test, clear_routine_find("bogus"), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, clear_routine_find(""), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, clear_routine_find("auto"), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, clear_routine_find("page"), NULL);
+	KUNIT_EXPECT_TRUE(test, clear_routine_usable(clear_routine_find("movnti")));
+	KUNIT_EXPECT_NOT_NULL(test, clear_routine_page_default()->page);
+
+	for (i = 0; i < nr_clear_routines; i++) {
+		const struct clear_routine *r = &clear_routines[i];
+
+		KUNIT_EXPECT_PTR_EQ(test, clear_routine_find(r->name), r);
+		KUNIT_EXPECT_TRUE(test, r->page || r->extent);
+		/* clear_page() runs in any context: never on vector state. */
+		if (r->flags & CLEAR_FPU)
+			KUNIT_EXPECT_NULL(test, r->page);
+		if (r->flags & CLEAR_HUGE)
+			KUNIT_EXPECT_NOT_NULL(test, r->extent);
+	}
+}
+
+static struct kunit_case clear_page_test_cases[] = {
+	KUNIT_CASE_PARAM(clear_page_routine_test, routine_gen_params),
+	KUNIT_CASE_PARAM(clear_extent_test, routine_gen_params),
+	KUNIT_CASE(clear_huge_folio_test),
+	KUNIT_CASE(calibrate_test),
+	KUNIT_CASE(table_test),
+	{}
+};
+
+static struct kunit_suite clear_page_test_suite = {
+	.name = "clear_page_sse",
+	.test_cases = clear_page_test_cases,
+};
+kunit_test_suite(clear_page_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for non-temporal page clearing");
+MODULE_LICENSE("GPL");

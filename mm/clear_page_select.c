@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Boot-time choice of the routine behind clear_page() (clear_page=) and of
+ * the routine that clears huge folios for user space (clear_huge_page=),
+ * shown in /sys/kernel/mm/clear_page/ and in one line of the kernel log.
+ *
+ * clear_page() is a static call: 6.12 patches the call to clear_page_orig,
+ * clear_page_rep or clear_page_erms with an alternative when the boot CPU's
+ * features are known, and clear_page_init() retargets the static call at
+ * that same moment, so the call sites stay one direct call each.
+ *
+ * Huge folios are cleared as one extent by default (clear_huge_page=auto),
+ * with the routine that calibrates fastest at boot; clear_huge_page=page
+ * keeps 6.12's page-at-a-time clearing.  See
+ * Documentation/admin-guide/mm/clear_page.rst.
+ */
+#define pr_fmt(fmt) "clear_page: " fmt
+
+#include <linux/highmem.h>
+#include <linux/init.h>
+#include <linux/kobject.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/static_call.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+
+#include "clear_page_sse.h"
+#include "internal.h"
+
+DEFINE_STATIC_CALL(clear_page, clear_page_orig);
+EXPORT_STATIC_CALL_TRAMP_GPL(clear_page);
+
+/* What clear_page() calls; set once at boot. */
+static const struct clear_routine *page_routine __ro_after_init;
+/* What clears huge folios; NULL means page at a time, as in 6.12. */
+static const struct clear_routine *huge_routine __ro_after_init;
+
+#define CLEAR_PARAM_LEN 16
+/* The values given on the command line; "auto" if none was. */
+static char page_param[CLEAR_PARAM_LEN] __initdata = "auto";
+static char huge_param[CLEAR_PARAM_LEN] __initdata = "auto";
+
+static int __init clear_page_param(char *s)
+{
+	strscpy(page_param, s ?: "", sizeof(page_param));
+	return 0;
+}
+early_param("clear_page", clear_page_param);
+
+static int __init clear_huge_page_param(char *s)
+{
+	strscpy(huge_param, s ?: "", sizeof(huge_param));
+	return 0;
+}
+early_param("clear_huge_page", clear_huge_page_param);
+
+/**
+ * clear_page_init() - point clear_page() at the routine clear_page= asks for
+ *
+ * Called by arch_cpu_finalize_init() right after alternative_instructions(),
+ * the moment 6.12 picks its clear_page variant.  Until then clear_page()
+ * calls clear_page_orig, as the unpatched alternative does.  An unknown
+ * value, or one this CPU cannot run, is reported and the default is kept.
+ */
+void __init clear_page_init(void)
+{
+	const struct clear_routine *r = clear_routine_page_default();
+	const struct clear_routine *want;
+
+	if (strcmp(page_param, "auto")) {
+		want = clear_routine_find(page_param);
+		if (!want || !want->page)
+			pr_warn("clear_page=%s: unknown value, using %s\n",
+				page_param, r->name);
+		else if (!clear_routine_usable(want))
+			pr_warn("clear_page=%s: not supported by this CPU, using %s\n",
+				page_param, r->name);
+		else
+			r = want;
+	}
+	page_routine = r;
+	static_call_update(clear_page, r->page);
+}
+
+/*
+ * clear_huge_page=auto: time the extent routines on a scratch buffer, the
+ * way crypto/xor.c picks its template: four 2 MiB passes per routine, up
+ * to 56 MiB of stores, a few milliseconds on hardware.
+ */
+static const struct clear_routine * __init clear_huge_page_auto(char *log,
+								size_t size)
+{
+	const struct clear_routine *r;
+	struct page *page;
+	u64 *mbps, t;
+	size_t n = 0;
+	unsigned int i;
+
+	mbps = kcalloc(nr_clear_routines, sizeof(*mbps), GFP_KERNEL);
+	page = alloc_pages(GFP_KERNEL, get_order(CLEAR_CALIBRATE_SIZE));
+	if (!mbps || !page) {
+		kfree(mbps);
+		if (page)
+			__free_pages(page, get_order(CLEAR_CALIBRATE_SIZE));
+		scnprintf(log, size, ", no memory to calibrate");
+		return clear_routine_find("movnti");
+	}
+
+	t = ktime_get_ns();
+	r = clear_routine_calibrate(page_address(page), CLEAR_CALIBRATE_SIZE,
+				    mbps);
+	t = ktime_get_ns() - t;
+
+	n += scnprintf(log + n, size - n, " (auto:");
+	for (i = 0; i < nr_clear_routines; i++)
+		if (mbps[i])
+			n += scnprintf(log + n, size - n, " %s %llu",
+				       clear_routines[i].name, mbps[i]);
+	scnprintf(log + n, size - n, " MB/s, %llu us)", t / NSEC_PER_USEC);
+
+	__free_pages(page, get_order(CLEAR_CALIBRATE_SIZE));
+	kfree(mbps);
+	return r;
+}
+
+static int __init clear_huge_page_init(void)
+{
+	const struct clear_routine *want;
+	char log[160] = "";
+
+	if (!strcmp(huge_param, "page"))
+		goto out;
+
+	if (strcmp(huge_param, "auto")) {
+		want = clear_routine_find(huge_param);
+		if (want && want->extent && clear_routine_usable(want)) {
+			huge_routine = want;
+			goto out;
+		}
+		pr_warn("clear_huge_page=%s: %s, using auto\n", huge_param,
+			want && want->extent ? "not supported by this CPU" :
+					       "unknown value");
+	}
+	huge_routine = clear_huge_page_auto(log, sizeof(log));
+out:
+	pr_info("clear_page=%s clear_huge_page=%s%s\n", page_routine->name,
+		huge_routine ? huge_routine->name : "page", log);
+	return 0;
+}
+early_initcall(clear_huge_page_init);
+
+/**
+ * clear_huge_folio() - clear a large folio with the clear_huge_page= routine
+ * @folio: the folio, about to be mapped to user space
+ * @addr_hint: the address that will be accessed first
+ *
+ * Clears the folio as one extent with the chosen routine, except for the
+ * subpage at @addr_hint, which is cleared last with clear_user_highpage():
+ * through the caches, because the faulting task reads it next.  May sleep.
+ *
+ * Return: false if clear_huge_page=page: the caller clears the folio page
+ * at a time, as 6.12 does.
+ */
+bool clear_huge_folio(struct folio *folio, unsigned long addr_hint)
+{
+	const struct clear_routine *r = huge_routine;
+	unsigned long size = folio_size(folio);
+	unsigned long base = ALIGN_DOWN(addr_hint, size);
+	unsigned long target = (addr_hint - base) & PAGE_MASK;
+	void *kaddr;
+
+	if (!r || folio_test_highmem(folio))
+		return false;
+
+	might_sleep();
+	kaddr = folio_address(folio);
+	clear_extent(r, kaddr, target);
+	clear_extent(r, kaddr + target + PAGE_SIZE, size - target - PAGE_SIZE);
+	clear_user_highpage(folio_page(folio, target >> PAGE_SHIFT),
+			    base + target);
+	return true;
+}
+
+static ssize_t clear_routines_show(char *buf, bool huge)
+{
+	const struct clear_routine *active = huge ? huge_routine : page_routine;
+	int len = 0;
+	unsigned int i;
+
+	if (huge)
+		len += sysfs_emit_at(buf, len, active ? "page" : "[page]");
+	for (i = 0; i < nr_clear_routines; i++) {
+		const struct clear_routine *r = &clear_routines[i];
+
+		if (!(huge ? r->extent : r->page) || !clear_routine_usable(r))
+			continue;
+		len += sysfs_emit_at(buf, len, r == active ? "%s[%s]" : "%s%s",
+				     len ? " " : "", r->name);
+	}
+	len += sysfs_emit_at(buf, len, "\n");
+	return len;
+}
+
+static ssize_t page_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	return clear_routines_show(buf, false);
+}
+static struct kobj_attribute page_attr = __ATTR_RO(page);
+
+static ssize_t huge_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	return clear_routines_show(buf, true);
+}
+static struct kobj_attribute huge_attr = __ATTR_RO(huge);
+
+static struct attribute *clear_page_attrs[] = {
+	&page_attr.attr,
+	&huge_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group clear_page_attr_group = {
+	.attrs = clear_page_attrs,
+};
+
+static int __init clear_page_sysfs_init(void)
+{
+	struct kobject *kobj;
+	int err;
+
+	kobj = kobject_create_and_add("clear_page", mm_kobj);
+	if (!kobj)
+		return -ENOMEM;
+	err = sysfs_create_group(kobj, &clear_page_attr_group);
+	if (err)
+		kobject_put(kobj);
+	return err;
+}
+subsys_initcall(clear_page_sysfs_init);

@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clear_page= and clear_huge_page=: the routine the kernel chose, and huge
+ * pages cleared by it read zero.
+ *
+ * The harness boots the kernel once per value of the two boot parameters
+ * (scripts/check.sh) and runs this test in each boot.  It reads the values
+ * from /proc/cmdline and checks:
+ *
+ *  - /sys/kernel/mm/clear_page/{page,huge} show the value asked for when
+ *    it is valid on this CPU, and the documented default otherwise
+ *    (clear_page: erms, rep or orig by CPU features; clear_huge_page:
+ *    auto's pick, never "page");
+ *  - the kernel log names every invalid value in a warning, and carries
+ *    the one line that states the choice;
+ *  - 2 MiB and 1 GiB hugetlb pages and THP that another process filled
+ *    with a pattern and released read zero when faulted in again, first
+ *    touch in the middle of the page (the subpage that is cleared last).
+ *
+ * The 1 GiB case needs a 1 GiB pool page ("hugepagesz=1G hugepages=1",
+ * which the harness passes on every boot).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/klog.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+#include "hugetlb.h"
+#include "sysfs.h"
+
+#define SYSFS_DIR	"/sys/kernel/mm/clear_page/"
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
+
+static const char * const page_names[] = {
+	"orig", "rep", "erms", "movnti", "clzero",
+};
+
+static const char * const huge_names[] = {
+	"page", "erms", "rep", "movnti", "clzero", "movntdq", "avx2", "avx512",
+};
+
+static bool in_list(const char *s, const char * const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(s, list[i]))
+			return true;
+	return false;
+}
+
+/* The value of the last "@param=" on the kernel command line, or NULL. */
+static char *cmdline_value(const char *param, char *buf, size_t len)
+{
+	char cmdline[4096], key[64], *p, *found = NULL;
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	if (!f || !fgets(cmdline, sizeof(cmdline), f)) {
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	snprintf(key, sizeof(key), "%s=", param);
+	for (p = strtok(cmdline, " \n"); p; p = strtok(NULL, " \n"))
+		if (!strncmp(p, key, strlen(key)))
+			found = p + strlen(key);
+	if (!found)
+		return NULL;
+	snprintf(buf, len, "%s", found);
+	return buf;
+}
+
+struct choice {
+	char active[32];	/* the bracketed name */
+	char names[8][32];	/* every name listed */
+	int n;
+};
+
+/* Parse "a [b] c" as written by /sys/kernel/mm/clear_page/{page,huge}. */
+static int read_choice(const char *file, struct choice *c)
+{
+	char buf[256], path[128], *tok;
+	int err, brackets = 0;
+
+	snprintf(path, sizeof(path), SYSFS_DIR "%s", file);
+	err = sysfs_read_str(path, buf, sizeof(buf));
+	if (err)
+		return err;
+	memset(c, 0, sizeof(*c));
+	for (tok = strtok(buf, " "); tok && c->n < 8; tok = strtok(NULL, " ")) {
+		size_t l = strlen(tok);
+
+		if (tok[0] == '[' && l > 2 && tok[l - 1] == ']') {
+			tok[l - 1] = '\0';
+			tok++;
+			snprintf(c->active, sizeof(c->active), "%s", tok);
+			brackets++;
+		}
+		snprintf(c->names[c->n++], sizeof(c->names[0]), "%s", tok);
+	}
+	return brackets == 1 ? 0 : -EINVAL;
+}
+
+static bool choice_has(const struct choice *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		if (!strcmp(c->names[i], name))
+			return true;
+	return false;
+}
+
+static bool cpu_flag(const char *flag)
+{
+	char line[8192], *p;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		for (p = strtok(strchr(line, ':') + 1, " \n"); p;
+		     p = strtok(NULL, " \n"))
+			if (!strcmp(p, flag))
+				found = true;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+/* What clear_page=auto (and any rejected value) selects. */
+static const char *page_default(void)
+{
+	if (cpu_flag("erms"))
+		return "erms";
+	if (cpu_flag("rep_good"))
+		return "rep";
+	return "orig";
+}
+
+/* The kernel log, NUL-terminated, or NULL. */
+static char *read_kernel_log(void)
+{
+	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	char *buf;
+
+	if (len <= 0)
+		return NULL;
+	buf = calloc(1, len + 1);
+	if (!buf)
+		return NULL;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, len);
+	if (len < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+TEST(page_choice)
+{
+	char val[64];
+	const char *want = cmdline_value("clear_page", val, sizeof(val));
+	struct choice c;
+	int i;
+
+	ASSERT_EQ(0, read_choice("page", &c));
+	for (i = 0; i < c.n; i++)
+		EXPECT_TRUE(in_list(c.names[i], page_names,
+				    ARRAY_SIZE(page_names)))
+			TH_LOG("unknown name %s in %s", c.names[i], SYSFS_DIR "page");
+	/* The kernel's own variants work on every x86_64 CPU. */
+	EXPECT_TRUE(choice_has(&c, "orig"));
+	EXPECT_TRUE(choice_has(&c, "rep"));
+	EXPECT_TRUE(choice_has(&c, "erms"));
+	EXPECT_TRUE(choice_has(&c, "movnti"));
+
+	if (want && choice_has(&c, want)) {
+		EXPECT_STREQ(want, c.active);
+	} else {
+		EXPECT_STREQ(page_default(), c.active)
+			TH_LOG("clear_page=%s", want ?: "(not given)");
+	}
+}
+
+TEST(huge_choice)
+{
+	char val[64];
+	const char *want = cmdline_value("clear_huge_page", val, sizeof(val));
+	struct choice c;
+	int i;
+
+	ASSERT_EQ(0, read_choice("huge", &c));
+	for (i = 0; i < c.n; i++)
+		EXPECT_TRUE(in_list(c.names[i], huge_names,
+				    ARRAY_SIZE(huge_names)))
+			TH_LOG("unknown name %s in %s", c.names[i], SYSFS_DIR "huge");
+	EXPECT_TRUE(choice_has(&c, "page"));
+	EXPECT_TRUE(choice_has(&c, "movnti"));
+	EXPECT_TRUE(choice_has(&c, "movntdq"));
+
+	if (want && choice_has(&c, want)) {
+		EXPECT_STREQ(want, c.active);
+	} else {
+		/* auto, or a rejected value: the calibrated pick. */
+		EXPECT_STRNE("page", c.active)
+			TH_LOG("clear_huge_page=%s", want ?: "(not given)");
+	}
+}
+
+TEST(kernel_log)
+{
+	char val[64], line[160];
+	struct choice page, huge;
+	const char *want;
+	char *log = read_kernel_log();
+
+	ASSERT_NE(NULL, log);
+	ASSERT_EQ(0, read_choice("page", &page));
+	ASSERT_EQ(0, read_choice("huge", &huge));
+
+	/* The one line that states the choice. */
+	snprintf(line, sizeof(line), "clear_page: clear_page=%s clear_huge_page=%s",
+		 page.active, huge.active);
+	EXPECT_NE(NULL, strstr(log, line)) TH_LOG("no \"%s\" in the log", line);
+
+	/* A warning names each value that was not taken, and only those. */
+	want = cmdline_value("clear_page", val, sizeof(val));
+	if (want && strcmp(want, "auto")) {
+		snprintf(line, sizeof(line), "clear_page: clear_page=%s: ", want);
+		EXPECT_EQ(!choice_has(&page, want), !!strstr(log, line))
+			TH_LOG("warning for clear_page=%s", want);
+	}
+	want = cmdline_value("clear_huge_page", val, sizeof(val));
+	if (want && strcmp(want, "auto")) {
+		snprintf(line, sizeof(line), "clear_page: clear_huge_page=%s: ",
+			 want);
+		EXPECT_EQ(!choice_has(&huge, want), !!strstr(log, line))
+			TH_LOG("warning for clear_huge_page=%s", want);
+	}
+	free(log);
+}
+
+/*
+ * A child maps @len bytes with @map, fills them with a pattern and exits;
+ * then this process maps them again, touches the middle of the first huge
+ * page first, and checks every byte.
+ */
+static void *map_hugetlb(size_t len, unsigned long hp)
+{
+	return hugetlb_mmap(len / hp, hp, false);
+}
+
+static void *map_thp(size_t len, unsigned long hp)
+{
+	char *p = mmap(NULL, len + hp, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *aligned;
+
+	if (p == MAP_FAILED)
+		return p;
+	aligned = (char *)(((unsigned long)p + hp - 1) & ~(hp - 1));
+	if (aligned > p)
+		munmap(p, aligned - p);
+	munmap(aligned + len, p + hp - aligned);
+	if (madvise(aligned, len, MADV_HUGEPAGE)) {
+		munmap(aligned, len);
+		return MAP_FAILED;
+	}
+	return aligned;
+}
+
+static void fill_in_child(struct __test_metadata *_metadata,
+			  void *(*map)(size_t, unsigned long), size_t len,
+			  unsigned long hp)
+{
+	int status;
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char *p = map(len, hp);
+
+		if (p == MAP_FAILED)
+			_exit(1);
+		memset(p, 0xa5, len);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+}
+
+static void check_zero(struct __test_metadata *_metadata, const char *p,
+		       size_t len, unsigned long hp)
+{
+	volatile const char *mid = p + hp / 2 + 64;
+	ssize_t off;
+
+	/* First touch in the middle of the first huge page. */
+	EXPECT_EQ(0, *mid);
+	off = mem_first_nonzero(p, len);
+	EXPECT_EQ(-1, off) TH_LOG("non-zero byte at offset %zd", off);
+}
+
+static void hugetlb_case(struct __test_metadata *_metadata, unsigned long hp,
+			 long npages)
+{
+	long saved;
+	char *p;
+
+	if (!hugetlb_size_supported(hp))
+		SKIP(return, "no %lu kB huge pages", hp >> 10);
+	ASSERT_EQ(0, hugetlb_ensure_avail(hp, npages, &saved))
+		TH_LOG("%ld pages of %lu kB: boot with hugepagesz= hugepages=",
+		       npages, hp >> 10);
+
+	fill_in_child(_metadata, map_hugetlb, npages * hp, hp);
+	p = map_hugetlb(npages * hp, hp);
+	ASSERT_NE(MAP_FAILED, p);
+	check_zero(_metadata, p, npages * hp, hp);
+	munmap(p, npages * hp);
+	hugetlb_set_nr_pages(hp, saved);
+}
+
+TEST(hugetlb_2m_zero)
+{
+	hugetlb_case(_metadata, 2UL << 20, 4);
+}
+
+TEST(hugetlb_1g_zero)
+{
+	hugetlb_case(_metadata, 1UL << 30, 1);
+}
+
+TEST(thp_zero)
+{
+	const unsigned long hp = 2UL << 20;
+	const size_t len = 4 * hp;
+	char mode[64], *p;
+	long thp_kb;
+
+	ASSERT_EQ(0, sysfs_read_str(THP_ENABLED, mode, sizeof(mode)));
+	if (strstr(mode, "[never]"))
+		ASSERT_EQ(0, sysfs_write_str(THP_ENABLED, "madvise"));
+
+	fill_in_child(_metadata, map_thp, len, hp);
+	p = map_thp(len, hp);
+	ASSERT_NE(MAP_FAILED, p);
+	check_zero(_metadata, p, len, hp);
+	thp_kb = proc_field_kb("/proc/self/smaps_rollup", "AnonHugePages");
+	/* Otherwise this tested 4 KiB pages, not huge ones. */
+	EXPECT_LT(0, thp_kb) TH_LOG("the mapping got no THP");
+	munmap(p, len);
+
+	if (strstr(mode, "[never]"))
+		sysfs_write_str(THP_ENABLED, "never");
+}
+
+TEST_HARNESS_MAIN
