@@ -19,15 +19,29 @@
 #define PATTERN		0xa5
 #define EDGE		0x5a
 
-static const void *routine_gen_params(const void *prev, char *desc)
+/* Parameters: every routine with a 4 KiB form, or with an extent form. */
+static const void *routine_next(const void *prev, char *desc, bool extent)
 {
 	const struct clear_routine *r = prev;
 
-	r = r ? r + 1 : clear_routines;
-	if (r >= clear_routines + nr_clear_routines)
-		return NULL;
-	strscpy(desc, r->name, KUNIT_PARAM_DESC_SIZE);
-	return r;
+	for (r = r ? r + 1 : clear_routines;
+	     r < clear_routines + nr_clear_routines; r++) {
+		if (extent ? !r->extent : !r->page)
+			continue;
+		strscpy(desc, r->name, KUNIT_PARAM_DESC_SIZE);
+		return r;
+	}
+	return NULL;
+}
+
+static const void *page_gen_params(const void *prev, char *desc)
+{
+	return routine_next(prev, desc, false);
+}
+
+static const void *extent_gen_params(const void *prev, char *desc)
+{
+	return routine_next(prev, desc, true);
 }
 
 static void skip_unusable(struct kunit *test, const struct clear_routine *r)
@@ -68,8 +82,6 @@ static void clear_page_routine_test(struct kunit *test)
 	u8 *p;
 	int i;
 
-	if (!r->page)
-		kunit_skip(test, "%s has no 4 KiB form", r->name);
 	skip_unusable(test, r);
 
 	pages = alloc_pages(GFP_KERNEL, 2);
@@ -105,8 +117,6 @@ static void clear_extent_test(struct kunit *test)
 	const struct clear_routine *r = test->param_value;
 	unsigned int i;
 
-	if (!r->extent)
-		kunit_skip(test, "%s has no extent form", r->name);
 	skip_unusable(test, r);
 
 	for (i = 0; i < ARRAY_SIZE(extent_lens); i++) {
@@ -128,8 +138,12 @@ static void clear_extent_test(struct kunit *test)
 	}
 }
 
-/* A 2 MiB folio through the fault-path hook, faulting subpage anywhere. */
-static void clear_huge_folio_test(struct kunit *test)
+/*
+ * A 2 MiB folio through folio_zero_user(), as the fault path clears it
+ * (with whatever clear_huge_page= chose in this boot), faulting subpage
+ * anywhere.
+ */
+static void folio_zero_user_test(struct kunit *test)
 {
 	static const unsigned int hint_pages[] = { 0, 1, 255, 511 };
 	unsigned long base = 0x7f0000000000UL;
@@ -142,13 +156,8 @@ static void clear_huge_folio_test(struct kunit *test)
 	p = folio_address(folio);
 
 	for (i = 0; i < ARRAY_SIZE(hint_pages); i++) {
-		unsigned long hint = base + hint_pages[i] * PAGE_SIZE + 123;
-
 		fill(p, SZ_2M);
-		if (!clear_huge_folio(folio, hint)) {
-			folio_put(folio);
-			kunit_skip(test, "clear_huge_page=page: 6.12 path");
-		}
+		folio_zero_user(folio, base + hint_pages[i] * PAGE_SIZE + 123);
 		expect_zero(test, p, SZ_2M);
 	}
 	folio_put(folio);
@@ -202,9 +211,9 @@ static void table_test(struct kunit *test)
 }
 
 static struct kunit_case clear_page_test_cases[] = {
-	KUNIT_CASE_PARAM(clear_page_routine_test, routine_gen_params),
-	KUNIT_CASE_PARAM(clear_extent_test, routine_gen_params),
-	KUNIT_CASE(clear_huge_folio_test),
+	KUNIT_CASE_PARAM(clear_page_routine_test, page_gen_params),
+	KUNIT_CASE_PARAM(clear_extent_test, extent_gen_params),
+	KUNIT_CASE(folio_zero_user_test),
 	KUNIT_CASE(calibrate_test),
 	KUNIT_CASE(table_test),
 	{}
@@ -214,6 +223,7 @@ static struct kunit_suite clear_page_test_suite = {
 	.name = "clear_page_sse",
 	.test_cases = clear_page_test_cases,
 };
+
 kunit_test_suite(clear_page_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for non-temporal page clearing");

@@ -19,8 +19,8 @@
 #include <linux/highmem.h>
 #include <linux/init.h>
 #include <linux/kobject.h>
-#include <linux/ktime.h>
 #include <linux/mm.h>
+#include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/static_call.h>
 #include <linux/string.h>
@@ -108,10 +108,10 @@ static const struct clear_routine * __init clear_huge_page_auto(char *log,
 		return clear_routine_find("movnti");
 	}
 
-	t = ktime_get_ns();
+	t = local_clock();
 	r = clear_routine_calibrate(page_address(page), CLEAR_CALIBRATE_SIZE,
 				    mbps);
-	t = ktime_get_ns() - t;
+	t = local_clock() - t;
 
 	n += scnprintf(log + n, size - n, " (auto:");
 	for (i = 0; i < nr_clear_routines; i++)
@@ -194,7 +194,7 @@ static ssize_t clear_routines_show(char *buf, bool huge)
 	for (i = 0; i < nr_clear_routines; i++) {
 		const struct clear_routine *r = &clear_routines[i];
 
-		if (!(huge ? r->extent : r->page) || !clear_routine_usable(r))
+		if ((huge ? !r->extent : !r->page) || !clear_routine_usable(r))
 			continue;
 		len += sysfs_emit_at(buf, len, r == active ? "%s[%s]" : "%s%s",
 				     len ? " " : "", r->name);
@@ -208,6 +208,7 @@ static ssize_t page_show(struct kobject *kobj, struct kobj_attribute *attr,
 {
 	return clear_routines_show(buf, false);
 }
+
 static struct kobj_attribute page_attr = __ATTR_RO(page);
 
 static ssize_t huge_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -215,6 +216,7 @@ static ssize_t huge_show(struct kobject *kobj, struct kobj_attribute *attr,
 {
 	return clear_routines_show(buf, true);
 }
+
 static struct kobj_attribute huge_attr = __ATTR_RO(huge);
 
 static struct attribute *clear_page_attrs[] = {

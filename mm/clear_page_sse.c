@@ -33,11 +33,10 @@
  * This file is also compiled into the user-space benchmark (see
  * bench/clear_page/), so the figures there are for exactly this code.
  */
-#include <linux/export.h>
 #include <linux/kernel.h>
 #include <linux/kmsan-checks.h>
-#include <linux/ktime.h>
 #include <linux/sched.h>
+#include <linux/sched/clock.h>
 #include <linux/string.h>
 #include <asm/cacheflush.h>
 #include <asm/cpufeature.h>
@@ -172,7 +171,6 @@ void clear_page_movnti(void *page)
 {
 	clear_extent_movnti(page, PAGE_SIZE);
 }
-EXPORT_SYMBOL_GPL(clear_page_movnti);
 
 /**
  * clear_page_clzero() - clear a page with CLZERO
@@ -185,7 +183,6 @@ void clear_page_clzero(void *page)
 {
 	clear_extent_clzero(page, PAGE_SIZE);
 }
-EXPORT_SYMBOL_GPL(clear_page_clzero);
 
 static bool clzero_usable(void)
 {
@@ -232,10 +229,8 @@ const struct clear_routine clear_routines[] = {
 	  .flags = CLEAR_HUGE },
 	{ .name = "orig", .page = clear_page_orig },
 };
-EXPORT_SYMBOL_GPL(clear_routines);
 
 const unsigned int nr_clear_routines = ARRAY_SIZE(clear_routines);
-EXPORT_SYMBOL_GPL(nr_clear_routines);
 
 /**
  * clear_routine_find() - look a routine up by name
@@ -252,7 +247,6 @@ const struct clear_routine *clear_routine_find(const char *name)
 			return &clear_routines[i];
 	return NULL;
 }
-EXPORT_SYMBOL_GPL(clear_routine_find);
 
 /**
  * clear_routine_usable() - can this CPU run a routine?
@@ -267,7 +261,6 @@ bool clear_routine_usable(const struct clear_routine *r)
 {
 	return !r->usable || r->usable();
 }
-EXPORT_SYMBOL_GPL(clear_routine_usable);
 
 /**
  * clear_routine_page_default() - the routine 6.12 picks for clear_page()
@@ -285,7 +278,6 @@ const struct clear_routine *clear_routine_page_default(void)
 		return clear_routine_find("rep");
 	return clear_routine_find("orig");
 }
-EXPORT_SYMBOL_GPL(clear_routine_page_default);
 
 static void clear_chunk(const struct clear_routine *r, void *addr,
 			unsigned long len)
@@ -331,7 +323,6 @@ void clear_extent(const struct clear_routine *r, void *addr,
 			cond_resched();
 	}
 }
-EXPORT_SYMBOL_GPL(clear_extent);
 
 /* Routines within 3% of the fastest count as equally fast. */
 #define CLEAR_CALIBRATE_TIE	3
@@ -351,9 +342,9 @@ static u64 clear_calibrate_one(const struct clear_routine *r, void *buf,
 
 		/* A huge page being cleared is normally not in the caches. */
 		clflush_cache_range(buf, len);
-		t = ktime_get_ns();
+		t = local_clock();
 		clear_chunk(r, buf, len);
-		t = ktime_get_ns() - t;
+		t = local_clock() - t;
 		if (pass >= 0)
 			best = min(best, t);
 	}
@@ -408,4 +399,3 @@ const struct clear_routine *clear_routine_calibrate(void *buf,
 			return &clear_routines[i];
 	return clear_routine_find("movnti");
 }
-EXPORT_SYMBOL_GPL(clear_routine_calibrate);

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build the guest-side benchmarks (bench/) against the test kernel's uapi
-# headers.  Output: build/bench/.
+# headers, output build/bench/; and the native (host) clear_page benchmark
+# (bench/clear_page/) from mm/clear_page_sse.c and the kernel tree's
+# clear_page_64.S, output build/bench-native/.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,3 +14,5 @@ BUILD=${BUILD:-$TOP/build}
 mkdir -p "$BUILD/bench"
 make -s -C "$TOP/bench" OUTPUT="$BUILD/bench" \
 	KHDR_INCLUDES="-isystem $BUILD/obj/usr/include"
+mkdir -p "$BUILD/bench-native"
+make -s -C "$TOP/bench/clear_page" OUTPUT="$BUILD/bench-native" BUILD="$BUILD"

@@ -23,7 +23,7 @@ python3 -m unittest discover -s "$TOP/scripts/tests" > "$LOGDIR/harness-tests.lo
 
 # Every boot gets a 1 GiB pool page, so that gigantic faults are tested.
 BOOT_APPEND="hugepagesz=1G hugepages=1 ${VM_APPEND:-}"
-BOOT_MEM=${VM_MEM:-3G}
+BOOT_MEM=${VM_MEM:-4G}
 
 # One boot per value of clear_page= / clear_huge_page= (invalid ones
 # included), each running the test that checks the choice and that huge

@@ -51,7 +51,8 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 [ -d "$BUILD/obj/usr/include" ] || make -s -C "$TREE" O="$BUILD/obj" headers
-for dir in "$TREE/tools/testing/selftests/fastboot" "$TOP/bench"; do
+for dir in "$TREE/tools/testing/selftests/fastboot" "$TOP/bench" \
+	   "$TOP/bench/clear_page"; do
 	log=$(make -s -C "$dir" OUTPUT="$tmp" \
 		KHDR_INCLUDES="-isystem $BUILD/obj/usr/include" 2>&1) || fail=1
 	# lib.mk prints "  CC  name" progress lines; anything else is a finding.
