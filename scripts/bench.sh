@@ -19,6 +19,6 @@ rc=0
 [ "$rc" = 0 ] || echo "bench: clear_page_bench failed ($rc)" >&2
 
 python3 "$TOP/scripts/vm.py" --logdir "$BUILD/bench-vm" --share "" \
-	--mem "${BENCH_MEM:-4G}" -- \
+	--mem "${BENCH_MEM:-4G}" --append "clear_huge_page=page" -- \
 	/bench/vfio_map_bench -m "${BENCH_MIB:-1024}" -r "${BENCH_RUNS:-5}"
 exit "$rc"
