@@ -2,7 +2,7 @@
 /*
  * KUnit tests for the page clearing routines of CONFIG_CLEAR_PAGE_SSE.
  *
- * Every routine in clear_routines[] clears pages and extents that were
+ * Every routine in clear_page_routines[] clears pages and extents that were
  * filled with a pattern; the range asked for must read zero to its first
  * and last byte, and the guard pages on either side must be untouched.
  * Routines this CPU cannot run are skipped, naming what it lacks.
@@ -10,6 +10,7 @@
 #include <kunit/test.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/static_call.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 
@@ -22,10 +23,10 @@
 /* Parameters: every routine with a 4 KiB form, or with an extent form. */
 static const void *routine_next(const void *prev, char *desc, bool extent)
 {
-	const struct clear_routine *r = prev;
+	const struct clear_page_routine *r = prev;
 
-	for (r = r ? r + 1 : clear_routines;
-	     r < clear_routines + nr_clear_routines; r++) {
+	for (r = r ? r + 1 : clear_page_routines;
+	     r < clear_page_routines + nr_clear_page_routines; r++) {
 		if (extent ? !r->extent : !r->page)
 			continue;
 		strscpy(desc, r->name, KUNIT_PARAM_DESC_SIZE);
@@ -44,9 +45,9 @@ static const void *extent_gen_params(const void *prev, char *desc)
 	return routine_next(prev, desc, true);
 }
 
-static void skip_unusable(struct kunit *test, const struct clear_routine *r)
+static void skip_unusable(struct kunit *test, const struct clear_page_routine *r)
 {
-	if (!clear_routine_usable(r))
+	if (!clear_page_routine_usable(r))
 		kunit_skip(test, "this CPU cannot run %s", r->name);
 }
 
@@ -76,7 +77,7 @@ static void expect_guard(struct kunit *test, const u8 *p)
 /* The 4 KiB form, with interrupts off: clear_page() may be called there. */
 static void clear_page_routine_test(struct kunit *test)
 {
-	const struct clear_routine *r = test->param_value;
+	const struct clear_page_routine *r = test->param_value;
 	unsigned long flags;
 	struct page *pages;
 	u8 *p;
@@ -108,13 +109,13 @@ static const unsigned long extent_lens[] = {
 	PAGE_SIZE,
 	3 * PAGE_SIZE,
 	SZ_2M,
-	CLEAR_FPU_CHUNK + PAGE_SIZE,
-	CLEAR_CHUNK + PAGE_SIZE,
+	CLEAR_PAGE_FPU_CHUNK + PAGE_SIZE,
+	CLEAR_PAGE_CHUNK + PAGE_SIZE,
 };
 
 static void clear_extent_test(struct kunit *test)
 {
-	const struct clear_routine *r = test->param_value;
+	const struct clear_page_routine *r = test->param_value;
 	unsigned int i;
 
 	skip_unusable(test, r);
@@ -128,7 +129,7 @@ static void clear_extent_test(struct kunit *test)
 		fill(p + PAGE_SIZE, len);
 		fill(p + PAGE_SIZE + len, PAGE_SIZE);
 
-		clear_extent(r, p + PAGE_SIZE, len);
+		clear_page_extent(r, p + PAGE_SIZE, len);
 
 		expect_guard(test, p);
 		expect_zero(test, p + PAGE_SIZE, len);
@@ -163,26 +164,120 @@ static void folio_zero_user_test(struct kunit *test)
 	folio_put(folio);
 }
 
+/*
+ * A 4 MiB folio (two vector chunks and more) through each extent routine,
+ * the faulting subpage in either half, at either end.
+ */
+static void huge_folio_routine_test(struct kunit *test)
+{
+	static const unsigned int hint_pages[] = { 0, 600, 1023 };
+	const struct clear_page_routine *r = test->param_value;
+	const unsigned int order = get_order(SZ_4M);
+	struct folio *folio;
+	unsigned int i;
+	u8 *p;
+
+	skip_unusable(test, r);
+	folio = folio_alloc(GFP_KERNEL | __GFP_NOWARN, order);
+	if (!folio)
+		kunit_skip(test, "no free order-%u folio", order);
+	p = folio_address(folio);
+
+	for (i = 0; i < ARRAY_SIZE(hint_pages); i++) {
+		fill(p, SZ_4M);
+		clear_huge_folio_with(folio, 0x7f0000000000UL +
+				      hint_pages[i] * PAGE_SIZE, r);
+		expect_zero(test, p, SZ_4M);
+	}
+	folio_put(folio);
+}
+
+/* mTHP folios are left to the page-at-a-time path. */
+static void small_folio_test(struct kunit *test)
+{
+	struct folio *folio = folio_alloc(GFP_KERNEL, 4);
+
+	KUNIT_ASSERT_NOT_NULL(test, folio);
+	KUNIT_EXPECT_FALSE(test, clear_huge_folio(folio, 0x7f0000000000UL));
+	folio_put(folio);
+}
+
+/* clear_page() itself, through the static call clear_page= set. */
+static void clear_page_call_test(struct kunit *test)
+{
+	void *target = static_call_query(clear_page);
+	struct page *pages = alloc_pages(GFP_KERNEL, 2);
+	bool known = false;
+	unsigned int i;
+	u8 *p;
+
+	for (i = 0; i < nr_clear_page_routines; i++)
+		if (clear_page_routines[i].page == target)
+			known = true;
+	KUNIT_EXPECT_TRUE(test, known);
+
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	p = page_address(pages);
+	for (i = 0; i < 4; i++)
+		fill(p + i * PAGE_SIZE, PAGE_SIZE);
+	clear_page(p + PAGE_SIZE);
+	expect_guard(test, p);
+	expect_zero(test, p + PAGE_SIZE, PAGE_SIZE);
+	expect_guard(test, p + 2 * PAGE_SIZE);
+	__free_pages(pages, 2);
+}
+
+/* The clear_huge_page=auto rule, on made-up rates (MB/s). */
+static void pick_test(struct kunit *test)
+{
+	static const struct {
+		const char *name[2];
+		u64 rate[2];
+		const char *want;
+	} cases[] = {
+		{ { NULL, NULL }, { 0, 0 }, "movnti" },		/* nothing */
+		{ { "movnti", "avx2" }, { 1000, 1020 }, "movnti" },	/* tie */
+		{ { "movnti", "avx2" }, { 1000, 1100 }, "avx2" },
+		{ { "movnti", "erms" }, { 1000, 1120 }, "movnti" },	/* cached */
+		{ { "movnti", "erms" }, { 1000, 1200 }, "erms" },
+		{ { "avx512", "rep" }, { 1000, 900 }, "avx512" },
+	};
+	u64 *mbps = kunit_kcalloc(test, nr_clear_page_routines, sizeof(*mbps),
+				  GFP_KERNEL);
+	unsigned int i, j;
+
+	KUNIT_ASSERT_NOT_NULL(test, mbps);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		memset(mbps, 0, nr_clear_page_routines * sizeof(*mbps));
+		for (j = 0; j < 2; j++)
+			if (cases[i].name[j])
+				mbps[clear_page_routine_find(cases[i].name[j]) -
+				     clear_page_routines] = cases[i].rate[j];
+		KUNIT_EXPECT_STREQ_MSG(test, clear_page_routine_pick(mbps)->name,
+				       cases[i].want, "case %u", i);
+	}
+}
+
 static void calibrate_test(struct kunit *test)
 {
-	const struct clear_routine *r;
+	const struct clear_page_routine *r;
 	u64 *mbps;
 	u8 *p;
 
-	mbps = kunit_kcalloc(test, nr_clear_routines, sizeof(*mbps),
+	mbps = kunit_kcalloc(test, nr_clear_page_routines, sizeof(*mbps),
 			     GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, mbps);
-	p = vmalloc(CLEAR_CALIBRATE_SIZE);
+	p = vmalloc(CLEAR_PAGE_CALIBRATE_SIZE);
 	KUNIT_ASSERT_NOT_NULL(test, p);
-	fill(p, CLEAR_CALIBRATE_SIZE);
+	fill(p, CLEAR_PAGE_CALIBRATE_SIZE);
 
-	r = clear_routine_calibrate(p, CLEAR_CALIBRATE_SIZE, mbps);
+	r = clear_page_routine_calibrate(p, CLEAR_PAGE_CALIBRATE_SIZE, mbps);
 	KUNIT_ASSERT_NOT_NULL(test, r);
-	KUNIT_EXPECT_TRUE(test, r->flags & CLEAR_HUGE);
-	KUNIT_EXPECT_TRUE(test, clear_routine_usable(r));
-	KUNIT_EXPECT_GT(test, mbps[r - clear_routines], 0);
+	KUNIT_EXPECT_TRUE(test, r->flags & CLEAR_PAGE_HUGE);
+	KUNIT_EXPECT_TRUE(test, clear_page_routine_usable(r));
+	KUNIT_EXPECT_GT(test, mbps[r - clear_page_routines], 0);
 	/* The scratch buffer was cleared by every routine timed. */
-	expect_zero(test, p, CLEAR_CALIBRATE_SIZE);
+	expect_zero(test, p, CLEAR_PAGE_CALIBRATE_SIZE);
 	vfree(p);
 }
 
@@ -190,22 +285,22 @@ static void table_test(struct kunit *test)
 {
 	unsigned int i;
 
-	KUNIT_EXPECT_PTR_EQ(test, clear_routine_find("bogus"), NULL);
-	KUNIT_EXPECT_PTR_EQ(test, clear_routine_find(""), NULL);
-	KUNIT_EXPECT_PTR_EQ(test, clear_routine_find("auto"), NULL);
-	KUNIT_EXPECT_PTR_EQ(test, clear_routine_find("page"), NULL);
-	KUNIT_EXPECT_TRUE(test, clear_routine_usable(clear_routine_find("movnti")));
-	KUNIT_EXPECT_NOT_NULL(test, clear_routine_page_default()->page);
+	KUNIT_EXPECT_PTR_EQ(test, clear_page_routine_find("bogus"), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, clear_page_routine_find(""), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, clear_page_routine_find("auto"), NULL);
+	KUNIT_EXPECT_PTR_EQ(test, clear_page_routine_find("page"), NULL);
+	KUNIT_EXPECT_TRUE(test, clear_page_routine_usable(clear_page_routine_find("movnti")));
+	KUNIT_EXPECT_NOT_NULL(test, clear_page_routine_page_default()->page);
 
-	for (i = 0; i < nr_clear_routines; i++) {
-		const struct clear_routine *r = &clear_routines[i];
+	for (i = 0; i < nr_clear_page_routines; i++) {
+		const struct clear_page_routine *r = &clear_page_routines[i];
 
-		KUNIT_EXPECT_PTR_EQ(test, clear_routine_find(r->name), r);
+		KUNIT_EXPECT_PTR_EQ(test, clear_page_routine_find(r->name), r);
 		KUNIT_EXPECT_TRUE(test, r->page || r->extent);
 		/* clear_page() runs in any context: never on vector state. */
-		if (r->flags & CLEAR_FPU)
+		if (r->flags & CLEAR_PAGE_FPU)
 			KUNIT_EXPECT_NULL(test, r->page);
-		if (r->flags & CLEAR_HUGE)
+		if (r->flags & CLEAR_PAGE_HUGE)
 			KUNIT_EXPECT_NOT_NULL(test, r->extent);
 	}
 }
@@ -213,7 +308,11 @@ static void table_test(struct kunit *test)
 static struct kunit_case clear_page_test_cases[] = {
 	KUNIT_CASE_PARAM(clear_page_routine_test, page_gen_params),
 	KUNIT_CASE_PARAM(clear_extent_test, extent_gen_params),
+	KUNIT_CASE_PARAM(huge_folio_routine_test, extent_gen_params),
 	KUNIT_CASE(folio_zero_user_test),
+	KUNIT_CASE(small_folio_test),
+	KUNIT_CASE(clear_page_call_test),
+	KUNIT_CASE(pick_test),
 	KUNIT_CASE(calibrate_test),
 	KUNIT_CASE(table_test),
 	{}

@@ -16,8 +16,8 @@
  */
 #define pr_fmt(fmt) "clear_page: " fmt
 
-#include <linux/highmem.h>
 #include <linux/init.h>
+#include <linux/kmsan-checks.h>
 #include <linux/kobject.h>
 #include <linux/mm.h>
 #include <linux/sched/clock.h>
@@ -33,9 +33,11 @@ DEFINE_STATIC_CALL(clear_page, clear_page_orig);
 EXPORT_STATIC_CALL_TRAMP_GPL(clear_page);
 
 /* What clear_page() calls; set once at boot. */
-static const struct clear_routine *page_routine __ro_after_init;
+static const struct clear_page_routine *page_routine __ro_after_init;
+/* A cached 4 KiB routine, for the subpage a fault touches first. */
+static const struct clear_page_routine *cached_routine __ro_after_init;
 /* What clears huge folios; NULL means page at a time, as in 6.12. */
-static const struct clear_routine *huge_routine __ro_after_init;
+static const struct clear_page_routine *huge_routine __ro_after_init;
 
 #define CLEAR_PARAM_LEN 16
 /* The values given on the command line; "auto" if none was. */
@@ -66,21 +68,26 @@ early_param("clear_huge_page", clear_huge_page_param);
  */
 void __init clear_page_init(void)
 {
-	const struct clear_routine *r = clear_routine_page_default();
-	const struct clear_routine *want;
+	const struct clear_page_routine *r = clear_page_routine_page_default();
+	const struct clear_page_routine *want;
 
 	if (strcmp(page_param, "auto")) {
-		want = clear_routine_find(page_param);
-		if (!want || !want->page)
+		want = clear_page_routine_find(page_param);
+		if (!want)
 			pr_warn("clear_page=%s: unknown value, using %s\n",
 				page_param, r->name);
-		else if (!clear_routine_usable(want))
+		else if (!want->page)
+			pr_warn("clear_page=%s: has no 4 KiB form, using %s\n",
+				page_param, r->name);
+		else if (!clear_page_routine_usable(want))
 			pr_warn("clear_page=%s: not supported by this CPU, using %s\n",
 				page_param, r->name);
 		else
 			r = want;
 	}
 	page_routine = r;
+	cached_routine = r->flags & CLEAR_PAGE_NT ?
+			 clear_page_routine_page_default() : r;
 	static_call_update(clear_page, r->page);
 }
 
@@ -89,59 +96,61 @@ void __init clear_page_init(void)
  * way crypto/xor.c picks its template: four 2 MiB passes per routine, up
  * to 56 MiB of stores, a few milliseconds on hardware.
  */
-static const struct clear_routine * __init clear_huge_page_auto(char *log,
+static const struct clear_page_routine * __init clear_huge_page_auto(char *log,
 								size_t size)
 {
-	const struct clear_routine *r;
+	const struct clear_page_routine *r;
 	struct page *page;
 	u64 *mbps, t;
 	size_t n = 0;
 	unsigned int i;
 
-	mbps = kcalloc(nr_clear_routines, sizeof(*mbps), GFP_KERNEL);
-	page = alloc_pages(GFP_KERNEL, get_order(CLEAR_CALIBRATE_SIZE));
+	mbps = kcalloc(nr_clear_page_routines, sizeof(*mbps), GFP_KERNEL);
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN,
+			   get_order(CLEAR_PAGE_CALIBRATE_SIZE));
 	if (!mbps || !page) {
 		kfree(mbps);
 		if (page)
-			__free_pages(page, get_order(CLEAR_CALIBRATE_SIZE));
+			__free_pages(page, get_order(CLEAR_PAGE_CALIBRATE_SIZE));
 		scnprintf(log, size, ", no memory to calibrate");
-		return clear_routine_find("movnti");
+		return clear_page_routine_find("movnti");
 	}
 
 	t = local_clock();
-	r = clear_routine_calibrate(page_address(page), CLEAR_CALIBRATE_SIZE,
+	r = clear_page_routine_calibrate(page_address(page), CLEAR_PAGE_CALIBRATE_SIZE,
 				    mbps);
 	t = local_clock() - t;
 
 	n += scnprintf(log + n, size - n, " (auto:");
-	for (i = 0; i < nr_clear_routines; i++)
+	for (i = 0; i < nr_clear_page_routines; i++)
 		if (mbps[i])
 			n += scnprintf(log + n, size - n, " %s %llu",
-				       clear_routines[i].name, mbps[i]);
+				       clear_page_routines[i].name, mbps[i]);
 	scnprintf(log + n, size - n, " MB/s, %llu us)", t / NSEC_PER_USEC);
 
-	__free_pages(page, get_order(CLEAR_CALIBRATE_SIZE));
+	__free_pages(page, get_order(CLEAR_PAGE_CALIBRATE_SIZE));
 	kfree(mbps);
 	return r;
 }
 
 static int __init clear_huge_page_init(void)
 {
-	const struct clear_routine *want;
+	const struct clear_page_routine *want;
 	char log[160] = "";
 
 	if (!strcmp(huge_param, "page"))
 		goto out;
 
 	if (strcmp(huge_param, "auto")) {
-		want = clear_routine_find(huge_param);
-		if (want && want->extent && clear_routine_usable(want)) {
+		want = clear_page_routine_find(huge_param);
+		if (want && want->extent && clear_page_routine_usable(want)) {
 			huge_routine = want;
 			goto out;
 		}
 		pr_warn("clear_huge_page=%s: %s, using auto\n", huge_param,
-			want && want->extent ? "not supported by this CPU" :
-					       "unknown value");
+			!want ? "unknown value" :
+			!want->extent ? "has no extent form" :
+					"not supported by this CPU");
 	}
 	huge_routine = clear_huge_page_auto(log, sizeof(log));
 out:
@@ -152,49 +161,64 @@ out:
 early_initcall(clear_huge_page_init);
 
 /**
+ * clear_huge_folio_with() - clear a large folio with an extent routine
+ * @folio: the folio, about to be mapped to user space
+ * @addr_hint: the address that will be accessed first
+ * @r: a usable routine with an extent form
+ *
+ * Clears the folio as one extent with @r, except for the subpage at
+ * @addr_hint, which is cleared last and with a cached routine, because the
+ * faulting task reads it next.  May sleep.
+ */
+void clear_huge_folio_with(struct folio *folio, unsigned long addr_hint,
+			   const struct clear_page_routine *r)
+{
+	unsigned long size = folio_size(folio);
+	unsigned long target = (addr_hint - ALIGN_DOWN(addr_hint, size)) &
+			       PAGE_MASK;
+	void *kaddr = folio_address(folio);
+
+	might_sleep();
+	clear_page_extent(r, kaddr, target);
+	clear_page_extent(r, kaddr + target + PAGE_SIZE,
+			  size - target - PAGE_SIZE);
+	kmsan_unpoison_memory(kaddr + target, PAGE_SIZE);
+	cached_routine->page(kaddr + target);
+}
+
+/**
  * clear_huge_folio() - clear a large folio with the clear_huge_page= routine
  * @folio: the folio, about to be mapped to user space
  * @addr_hint: the address that will be accessed first
  *
- * Clears the folio as one extent with the chosen routine, except for the
- * subpage at @addr_hint, which is cleared last with clear_user_highpage():
- * through the caches, because the faulting task reads it next.  May sleep.
+ * Called by folio_zero_user().  Folios smaller than a PMD (mTHP) are left
+ * to it: their neighbouring subpages are likely to be touched right away,
+ * and are better left in the cache.
  *
- * Return: false if clear_huge_page=page: the caller clears the folio page
- * at a time, as 6.12 does.
+ * Return: false if the caller should clear the folio page at a time, as
+ * 6.12 does: clear_huge_page=page, or a folio smaller than a PMD.
  */
 bool clear_huge_folio(struct folio *folio, unsigned long addr_hint)
 {
-	const struct clear_routine *r = huge_routine;
-	unsigned long size = folio_size(folio);
-	unsigned long base = ALIGN_DOWN(addr_hint, size);
-	unsigned long target = (addr_hint - base) & PAGE_MASK;
-	void *kaddr;
-
-	if (!r || folio_test_highmem(folio))
+	if (!huge_routine || folio_order(folio) < PMD_ORDER ||
+	    folio_test_highmem(folio))
 		return false;
-
-	might_sleep();
-	kaddr = folio_address(folio);
-	clear_extent(r, kaddr, target);
-	clear_extent(r, kaddr + target + PAGE_SIZE, size - target - PAGE_SIZE);
-	clear_user_highpage(folio_page(folio, target >> PAGE_SHIFT),
-			    base + target);
+	clear_huge_folio_with(folio, addr_hint, huge_routine);
 	return true;
 }
 
 static ssize_t clear_routines_show(char *buf, bool huge)
 {
-	const struct clear_routine *active = huge ? huge_routine : page_routine;
+	const struct clear_page_routine *active = huge ? huge_routine : page_routine;
 	int len = 0;
 	unsigned int i;
 
 	if (huge)
 		len += sysfs_emit_at(buf, len, active ? "page" : "[page]");
-	for (i = 0; i < nr_clear_routines; i++) {
-		const struct clear_routine *r = &clear_routines[i];
+	for (i = 0; i < nr_clear_page_routines; i++) {
+		const struct clear_page_routine *r = &clear_page_routines[i];
 
-		if ((huge ? !r->extent : !r->page) || !clear_routine_usable(r))
+		if ((huge ? !r->extent : !r->page) || !clear_page_routine_usable(r))
 			continue;
 		len += sysfs_emit_at(buf, len, r == active ? "%s[%s]" : "%s%s",
 				     len ? " " : "", r->name);

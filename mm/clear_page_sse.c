@@ -30,8 +30,8 @@
  * before the page can be published.  It is a correctness requirement, not a
  * tuning knob.
  *
- * This file is also compiled into the user-space benchmark (see
- * bench/clear_page/), so the figures there are for exactly this code.
+ * The file uses only a few basic kernel interfaces, so that it can also be
+ * built into a user-space benchmark and measured exactly as it is.
  */
 #include <linux/kernel.h>
 #include <linux/kmsan-checks.h>
@@ -96,7 +96,7 @@ static void clear_extent_movnti(void *addr, unsigned long len)
 static void clear_extent_clzero(void *addr, unsigned long len)
 {
 	asm volatile("1:\n\t"
-		     "clzero\n\t"
+		     ".byte 0x0f, 0x01, 0xfc\n\t"	/* clzero: binutils >= 2.26 */
 		     "add $64, %[p]\n\t"
 		     "sub $64, %[len]\n\t"
 		     "jnz 1b\n\t"
@@ -108,7 +108,7 @@ static void clear_extent_clzero(void *addr, unsigned long len)
 
 /*
  * The vector routines clobber xmm0/ymm0/zmm0 without saying so: the compiler
- * never allocates vector registers in kernel code, and clear_extent() wraps
+ * never allocates vector registers in kernel code, and clear_page_extent() wraps
  * them in kernel_fpu_begin()/kernel_fpu_end().  The AVX forms end with
  * VZEROUPPER so that no dirty upper state is left behind.
  */
@@ -206,50 +206,50 @@ static bool avx512_usable(void)
 
 /*
  * In order of preference when two routines calibrate within
- * CLEAR_CALIBRATE_TIE of each other: no FPU state before FPU state,
+ * CLEAR_PAGE_CALIBRATE_TIE of each other: no FPU state before FPU state,
  * narrower vectors (less power, no frequency licence on older Intel parts)
  * before wider, and the cached routines last because they evict other
  * tasks' working sets.
  */
-const struct clear_routine clear_routines[] = {
+const struct clear_page_routine clear_page_routines[] = {
 	{ .name = "movnti", .page = clear_page_movnti,
-	  .extent = clear_extent_movnti, .flags = CLEAR_NT | CLEAR_HUGE },
+	  .extent = clear_extent_movnti, .flags = CLEAR_PAGE_NT | CLEAR_PAGE_HUGE },
 	{ .name = "clzero", .page = clear_page_clzero,
-	  .extent = clear_extent_clzero, .flags = CLEAR_NT | CLEAR_HUGE,
+	  .extent = clear_extent_clzero, .flags = CLEAR_PAGE_NT | CLEAR_PAGE_HUGE,
 	  .usable = clzero_usable },
 	{ .name = "movntdq", .extent = clear_extent_movntdq,
-	  .flags = CLEAR_NT | CLEAR_FPU | CLEAR_HUGE },
+	  .flags = CLEAR_PAGE_NT | CLEAR_PAGE_FPU | CLEAR_PAGE_HUGE },
 	{ .name = "avx2", .extent = clear_extent_avx2,
-	  .flags = CLEAR_NT | CLEAR_FPU | CLEAR_HUGE, .usable = avx2_usable },
+	  .flags = CLEAR_PAGE_NT | CLEAR_PAGE_FPU | CLEAR_PAGE_HUGE, .usable = avx2_usable },
 	{ .name = "avx512", .extent = clear_extent_avx512,
-	  .flags = CLEAR_NT | CLEAR_FPU | CLEAR_HUGE, .usable = avx512_usable },
+	  .flags = CLEAR_PAGE_NT | CLEAR_PAGE_FPU | CLEAR_PAGE_HUGE, .usable = avx512_usable },
 	{ .name = "erms", .page = clear_page_erms,
-	  .extent = clear_extent_erms, .flags = CLEAR_HUGE },
+	  .extent = clear_extent_erms, .flags = CLEAR_PAGE_HUGE },
 	{ .name = "rep", .page = clear_page_rep, .extent = clear_extent_rep,
-	  .flags = CLEAR_HUGE },
+	  .flags = CLEAR_PAGE_HUGE },
 	{ .name = "orig", .page = clear_page_orig },
 };
 
-const unsigned int nr_clear_routines = ARRAY_SIZE(clear_routines);
+const unsigned int nr_clear_page_routines = ARRAY_SIZE(clear_page_routines);
 
 /**
- * clear_routine_find() - look a routine up by name
+ * clear_page_routine_find() - look a routine up by name
  * @name: a value of clear_page= or clear_huge_page=
  *
  * Return: the routine, or NULL if there is none of that name.
  */
-const struct clear_routine *clear_routine_find(const char *name)
+const struct clear_page_routine *clear_page_routine_find(const char *name)
 {
 	unsigned int i;
 
-	for (i = 0; i < nr_clear_routines; i++)
-		if (!strcmp(clear_routines[i].name, name))
-			return &clear_routines[i];
+	for (i = 0; i < nr_clear_page_routines; i++)
+		if (!strcmp(clear_page_routines[i].name, name))
+			return &clear_page_routines[i];
 	return NULL;
 }
 
 /**
- * clear_routine_usable() - can this CPU run a routine?
+ * clear_page_routine_usable() - can this CPU run a routine?
  * @r: the routine
  *
  * The kernel's own rep and erms variants are usable everywhere: REP_GOOD and
@@ -257,32 +257,32 @@ const struct clear_routine *clear_routine_find(const char *name)
  *
  * Return: true if @r may be called on this CPU.
  */
-bool clear_routine_usable(const struct clear_routine *r)
+bool clear_page_routine_usable(const struct clear_page_routine *r)
 {
 	return !r->usable || r->usable();
 }
 
 /**
- * clear_routine_page_default() - the routine 6.12 picks for clear_page()
+ * clear_page_routine_page_default() - the routine 6.12 picks for clear_page()
  *
  * The same choice the alternative in asm/page_64.h makes: erms on CPUs with
  * ERMS, rep on CPUs with REP_GOOD, orig otherwise.
  *
  * Return: the routine clear_page=auto selects.
  */
-const struct clear_routine *clear_routine_page_default(void)
+const struct clear_page_routine *clear_page_routine_page_default(void)
 {
 	if (boot_cpu_has(X86_FEATURE_ERMS))
-		return clear_routine_find("erms");
+		return clear_page_routine_find("erms");
 	if (boot_cpu_has(X86_FEATURE_REP_GOOD))
-		return clear_routine_find("rep");
-	return clear_routine_find("orig");
+		return clear_page_routine_find("rep");
+	return clear_page_routine_find("orig");
 }
 
-static void clear_chunk(const struct clear_routine *r, void *addr,
+static void clear_chunk(const struct clear_page_routine *r, void *addr,
 			unsigned long len)
 {
-	if (!(r->flags & CLEAR_FPU)) {
+	if (!(r->flags & CLEAR_PAGE_FPU)) {
 		r->extent(addr, len);
 		return;
 	}
@@ -296,21 +296,21 @@ static void clear_chunk(const struct clear_routine *r, void *addr,
 }
 
 /**
- * clear_extent() - clear a virtually contiguous extent with a routine
+ * clear_page_extent() - clear a virtually contiguous extent with a routine
  * @r: a routine with an extent form, usable on this CPU
  * @addr: page-aligned kernel address
  * @len: bytes to clear, a multiple of PAGE_SIZE (may be 0)
  *
- * Clears in chunks of CLEAR_FPU_CHUNK (vector routines) or CLEAR_CHUNK
+ * Clears in chunks of CLEAR_PAGE_FPU_CHUNK (vector routines) or CLEAR_PAGE_CHUNK
  * bytes with cond_resched() between them, so the caller must be allowed to
  * sleep.  Every chunk ends with a store fence: when this returns, the
  * zeroes are visible to all CPUs.
  */
-void clear_extent(const struct clear_routine *r, void *addr,
+void clear_page_extent(const struct clear_page_routine *r, void *addr,
 		  unsigned long len)
 {
-	unsigned long chunk = r->flags & CLEAR_FPU ? CLEAR_FPU_CHUNK :
-						     CLEAR_CHUNK;
+	unsigned long chunk = r->flags & CLEAR_PAGE_FPU ? CLEAR_PAGE_FPU_CHUNK :
+						     CLEAR_PAGE_CHUNK;
 
 	kmsan_unpoison_memory(addr, len);
 	while (len) {
@@ -324,26 +324,26 @@ void clear_extent(const struct clear_routine *r, void *addr,
 	}
 }
 
-/* Routines within 3% of the fastest count as equally fast. */
-#define CLEAR_CALIBRATE_TIE	3
-/* A cached routine must beat the best non-temporal one by this much (%). */
-#define CLEAR_CALIBRATE_CACHED	10
-#define CLEAR_CALIBRATE_PASSES	3
+/* Routines within 3% of the best score count as equally good. */
+#define CLEAR_PAGE_CALIBRATE_TIE	3
+/* Score of a cached routine: its rate less this much (%). */
+#define CLEAR_PAGE_CALIBRATE_CACHED	10
+#define CLEAR_PAGE_CALIBRATE_PASSES	3
 
-static u64 clear_calibrate_one(const struct clear_routine *r, void *buf,
+static u64 clear_calibrate_one(const struct clear_page_routine *r, void *buf,
 			       unsigned long len)
 {
 	u64 best = U64_MAX;
 	int pass;
 
 	/* The first pass warms the TLB and the code; it is not counted. */
-	for (pass = -1; pass < CLEAR_CALIBRATE_PASSES; pass++) {
+	for (pass = -1; pass < CLEAR_PAGE_CALIBRATE_PASSES; pass++) {
 		u64 t;
 
 		/* A huge page being cleared is normally not in the caches. */
 		clflush_cache_range(buf, len);
 		t = local_clock();
-		clear_chunk(r, buf, len);
+		clear_page_extent(r, buf, len);
 		t = local_clock() - t;
 		if (pass >= 0)
 			best = min(best, t);
@@ -352,50 +352,72 @@ static u64 clear_calibrate_one(const struct clear_routine *r, void *buf,
 	return len * 1000 / max(best, 1ULL);
 }
 
-/**
- * clear_routine_calibrate() - pick the extent routine for clear_huge_page=auto
- * @buf: page-aligned scratch memory of @len bytes
- * @len: bytes to clear per pass, a multiple of PAGE_SIZE
- * @mbps: if not NULL, nr_clear_routines entries that receive each
- *	  candidate's rate in MB/s (0 for routines not measured)
- *
- * Like crypto/xor.c picking its template: times every usable extent routine
- * on @buf, flushed from the caches before each pass, best of
- * CLEAR_CALIBRATE_PASSES.  Non-temporal routines win unless a cached one is
- * CLEAR_CALIBRATE_CACHED percent faster, because cached clearing evicts the
- * working sets of other tasks, which a timing of the clearing alone does not
- * show.  Among routines within CLEAR_CALIBRATE_TIE percent of the best, the
- * earliest in clear_routines[] is taken.  Must be called where the caller
- * may use the FPU and sleep.
- *
- * Return: the chosen routine; never NULL (movnti is always usable).
- */
-const struct clear_routine *clear_routine_calibrate(void *buf,
-						    unsigned long len,
-						    u64 *mbps)
+static u64 clear_score(unsigned int i, const u64 *mbps)
 {
-	u64 score[ARRAY_SIZE(clear_routines)] = { };
+	if (clear_page_routines[i].flags & CLEAR_PAGE_NT)
+		return mbps[i];
+	return mbps[i] * 100 / (100 + CLEAR_PAGE_CALIBRATE_CACHED);
+}
+
+/**
+ * clear_page_routine_pick() - the clear_huge_page=auto rule
+ * @mbps: nr_clear_page_routines rates in MB/s, 0 for routines not measured
+ *
+ * A non-temporal routine scores its rate; a cached one its rate less
+ * CLEAR_PAGE_CALIBRATE_CACHED percent, because cached clearing evicts the
+ * working sets of other tasks, which a timing of the clearing alone does
+ * not show.  The earliest routine in clear_page_routines[] whose score is
+ * within CLEAR_PAGE_CALIBRATE_TIE percent of the best score wins.  The
+ * cached routines come last, so one is only chosen if it is about 13%
+ * (1.10 / 0.97) faster than every non-temporal one.
+ *
+ * Return: the chosen routine; movnti if nothing was measured.
+ */
+const struct clear_page_routine *clear_page_routine_pick(const u64 *mbps)
+{
 	u64 best = 0;
 	unsigned int i;
 
-	for (i = 0; i < nr_clear_routines; i++) {
-		const struct clear_routine *r = &clear_routines[i];
-		u64 rate;
+	for (i = 0; i < nr_clear_page_routines; i++)
+		best = max(best, clear_score(i, mbps));
+	for (i = 0; i < nr_clear_page_routines; i++)
+		if (best && clear_score(i, mbps) * 100 >=
+			    best * (100 - CLEAR_PAGE_CALIBRATE_TIE))
+			return &clear_page_routines[i];
+	return clear_page_routine_find("movnti");
+}
 
-		if (mbps)
-			mbps[i] = 0;
-		if (!(r->flags & CLEAR_HUGE) || !clear_routine_usable(r))
+/**
+ * clear_page_routine_calibrate() - time the candidates for clear_huge_page=auto
+ * @buf: page-aligned scratch memory of @len bytes
+ * @len: bytes to clear per pass, a multiple of PAGE_SIZE
+ * @mbps: nr_clear_page_routines entries that receive each candidate's rate
+ *	  in MB/s (0 for routines not measured)
+ *
+ * Like crypto/xor.c choosing its template: times every usable extent
+ * routine on @buf through clear_page_extent(), with @buf flushed from the
+ * caches before each pass, best of CLEAR_PAGE_CALIBRATE_PASSES, and picks
+ * one with clear_page_routine_pick().  Timed with local_clock(), which has
+ * nanosecond resolution early in boot (ktime_get_ns() still ticks in
+ * jiffies before the clocksources are up).  Must be called where the
+ * caller may use the FPU and sleep.
+ *
+ * Return: the chosen routine; never NULL (movnti is always usable).
+ */
+const struct clear_page_routine *clear_page_routine_calibrate(void *buf,
+							      unsigned long len,
+							      u64 *mbps)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_clear_page_routines; i++) {
+		const struct clear_page_routine *r = &clear_page_routines[i];
+
+		mbps[i] = 0;
+		if (!(r->flags & CLEAR_PAGE_HUGE) || !clear_page_routine_usable(r))
 			continue;
-		rate = clear_calibrate_one(r, buf, len);
-		if (mbps)
-			mbps[i] = rate;
-		score[i] = r->flags & CLEAR_NT ? rate :
-			   rate * 100 / (100 + CLEAR_CALIBRATE_CACHED);
-		best = max(best, score[i]);
+		mbps[i] = clear_calibrate_one(r, buf, len);
 		cond_resched();
 	}
-	for (i = 0; i < nr_clear_routines; i++)
-		if (score[i] && score[i] * 100 >= best * (100 - CLEAR_CALIBRATE_TIE))
-			return &clear_routines[i];
-	return clear_routine_find("movnti");
+	return clear_page_routine_pick(mbps);
 }

@@ -21,7 +21,7 @@ BUILD=${BUILD:-$TOP/build}
 JOBS=${JOBS:-$(nproc)}
 TARBALL=/usr/src/linux-source-6.12.tar.xz
 FRAGMENTS="$TOP/configs/fastboot-test.config ${CONFIGS:-}"
-OVERLAY_DIRS="mm drivers tools/testing/selftests/fastboot Documentation/admin-guide"
+OVERLAY_DIRS="mm drivers tools/testing/selftests/fastboot Documentation/admin-guide Documentation/ABI"
 
 log() { echo "build-kernel: $*"; }
 die() { echo "build-kernel: error: $*" >&2; exit 1; }

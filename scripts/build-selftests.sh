@@ -24,4 +24,13 @@ if ! make -s -C "$BUILD/linux/tools/testing/selftests" O="$BUILD/obj" -j"$JOBS" 
 	echo "build-selftests: failed, see $log" >&2
 	exit 1
 fi
+# kselftest's install carries on past a target that failed to build.
+progs=$(sed -n 's/^TEST_GEN_PROGS := //p' "$TOP/tools/testing/selftests/fastboot/Makefile")
+for p in $progs; do
+	if [ ! -x "$BUILD/selftests/fastboot/$p" ]; then
+		grep -E 'error|warning' "$log" | head -n 20 >&2
+		echo "build-selftests: fastboot/$p was not built, see $log" >&2
+		exit 1
+	fi
+done
 echo "build-selftests: $BUILD/selftests ($TARGETS; compiler output in $log)"

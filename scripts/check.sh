@@ -21,8 +21,9 @@ fail=()
 python3 -m unittest discover -s "$TOP/scripts/tests" > "$LOGDIR/harness-tests.log" 2>&1 ||
 	fail=(--fail "harness unit tests (see $LOGDIR/harness-tests.log)")
 
-# Every boot gets a 1 GiB pool page, so that gigantic faults are tested.
-BOOT_APPEND="hugepagesz=1G hugepages=1 ${VM_APPEND:-}"
+# Every boot gets a 1 GiB pool page, so that gigantic faults are tested,
+# and a log buffer that holds the whole boot (clear_page_test reads it).
+BOOT_APPEND="hugepagesz=1G hugepages=1 log_buf_len=1M ${VM_APPEND:-}"
 BOOT_MEM=${VM_MEM:-4G}
 
 # One boot per value of clear_page= / clear_huge_page= (invalid ones

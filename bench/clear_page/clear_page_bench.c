@@ -4,7 +4,7 @@
  * memory is, in the style of "perf bench mem memset".
  *
  * The routines are the kernel's own code: mm/clear_page_sse.c (the extent
- * routines, clear_extent() and clear_routine_calibrate()) and the 6.12
+ * routines, clear_page_extent() and clear_page_routine_calibrate()) and the 6.12
  * tree's arch/x86/lib/clear_page_64.S (clear_page_orig/rep/erms), built
  * through the small kernel-header shim in shim/.  See usage() for the
  * method.
@@ -62,10 +62,10 @@ static void usage(FILE *f)
 "               page_clzero: the same with that clear_page variant\n"
 "  memset       glibc memset() of each unit\n"
 "  erms, rep, movnti, clzero, movntdq, avx2, avx512\n"
-"               clear_extent() of each unit with that routine of\n"
-"               clear_routines[]: chunked as in the kernel; the FPU\n"
+"               clear_page_extent() of each unit with that routine of\n"
+"               clear_page_routines[]: chunked as in the kernel; the FPU\n"
 "               save/restore of kernel_fpu_begin() is not modelled\n"
-"  auto         clear_extent() with what clear_routine_calibrate() picked\n"
+"  auto         clear_page_extent() with what clear_page_routine_calibrate() picked\n"
 "               in this process (the kernel's clear_huge_page=auto)\n"
 "Units: 4 KiB pages, 2 MiB folios and 1 GiB extents (smaller if the buffer\n"
 "is), each over the whole buffer.  Every run measures every routine once,\n"
@@ -148,7 +148,7 @@ struct row {
 	const char *name;		/* in the table and RESULT lines */
 	enum kind kind;
 	void (*page)(void *page);	/* K_PAGE */
-	const struct clear_routine *r;	/* the routine of clear_routines[] */
+	const struct clear_page_routine *r;	/* the routine of clear_page_routines[] */
 	const char *skip;		/* why it cannot run here, or NULL */
 };
 
@@ -160,9 +160,9 @@ static int row_612 = -1, row_erms = -1, row_auto = -1;
 /* Called through a pointer so that gcc cannot inline or rewrite it. */
 static void *(*volatile memset_fn)(void *, int, size_t) = memset;
 
-static const char *skip_reason(const struct clear_routine *r)
+static const char *skip_reason(const struct clear_page_routine *r)
 {
-	if (clear_routine_usable(r))
+	if (clear_page_routine_usable(r))
 		return NULL;
 	if (!strcmp(r->name, "clzero"))
 		return boot_cpu_has(X86_FEATURE_CLZERO) ?
@@ -178,7 +178,7 @@ static const char *skip_reason(const struct clear_routine *r)
 }
 
 static int add_row(const char *name, enum kind kind, void (*page)(void *),
-		   const struct clear_routine *r)
+		   const struct clear_page_routine *r)
 {
 	struct row *w = &rows[nr_rows];
 
@@ -195,19 +195,19 @@ static int add_row(const char *name, enum kind kind, void (*page)(void *),
  * routines (rep stosb first: it is the baseline), and auto; the cached
  * ones before the non-temporal ones.
  */
-static void setup_rows(const struct clear_routine *pick)
+static void setup_rows(const struct clear_page_routine *pick)
 {
 	static char names[MAX_ROWS][24];
-	const struct clear_routine *erms = clear_routine_find("erms");
+	const struct clear_page_routine *erms = clear_page_routine_find("erms");
 	unsigned int i, nt;
 
 	row_612 = add_row("612", K_PAGE, erms->page, erms);
-	for (nt = 0; nt <= CLEAR_NT; nt += CLEAR_NT) {
-		for (i = 0; i < nr_clear_routines; i++) {
-			const struct clear_routine *r = &clear_routines[i];
+	for (nt = 0; nt <= CLEAR_PAGE_NT; nt += CLEAR_PAGE_NT) {
+		for (i = 0; i < nr_clear_page_routines; i++) {
+			const struct clear_page_routine *r = &clear_page_routines[i];
 
 			if (!r->page || r == erms ||
-			    (r->flags & CLEAR_NT) != nt)
+			    (r->flags & CLEAR_PAGE_NT) != nt)
 				continue;
 			snprintf(names[i], sizeof(names[i]), "page_%s",
 				 r->name);
@@ -216,12 +216,12 @@ static void setup_rows(const struct clear_routine *pick)
 	}
 	add_row("memset", K_MEMSET, NULL, NULL);
 	row_erms = add_row("erms", K_EXTENT, NULL, erms);
-	for (nt = 0; nt <= CLEAR_NT; nt += CLEAR_NT) {
-		for (i = 0; i < nr_clear_routines; i++) {
-			const struct clear_routine *r = &clear_routines[i];
+	for (nt = 0; nt <= CLEAR_PAGE_NT; nt += CLEAR_PAGE_NT) {
+		for (i = 0; i < nr_clear_page_routines; i++) {
+			const struct clear_page_routine *r = &clear_page_routines[i];
 
 			if (!r->extent || r == erms ||
-			    (r->flags & CLEAR_NT) != nt)
+			    (r->flags & CLEAR_PAGE_NT) != nt)
 				continue;
 			add_row(r->name, K_EXTENT, NULL, r);
 		}
@@ -252,7 +252,7 @@ static void clear_unit(const struct row *w, char *p, unsigned long unit)
 		memset_fn(p, 0, unit);
 		break;
 	case K_EXTENT:
-		clear_extent(w->r, p, unit);
+		clear_page_extent(w->r, p, unit);
 		break;
 	}
 }
@@ -710,7 +710,7 @@ static void print_machine(int ncpus)
 	       cpu_has_xfeatures(XFEATURE_MASK_AVX512, NULL));
 	printf("code: mm/clear_page_sse.c, %s\n", CLEAR_PAGE_64_S);
 	printf("clear_page=auto (6.12's alternative): %s\n",
-	       clear_routine_page_default()->name);
+	       clear_page_routine_page_default()->name);
 }
 
 static void print_skipped(void)
@@ -805,6 +805,11 @@ static void print_pollution(void)
 	printf("%-12s  %8.2f  %12.1f  no clear: clflush the working set\n",
 	       "flushed", median(pollution[ROW_FLUSHED], opt_runs),
 	       median(warm_ns[ROW_FLUSHED], opt_runs));
+	if (median(pollution[ROW_IDLE], opt_runs) > 1.5)
+		printf("warning: other activity on this machine evicted the working set\n"
+		       "while this program only waited (idle %.2fx); the slowdowns of this\n"
+		       "run are not reliable, run again on a quieter machine\n",
+		       median(pollution[ROW_IDLE], opt_runs));
 	if (median(pollution[ROW_FLUSHED], opt_runs) < 1.5)
 		printf("warning: the %lu MiB working set is not cache-resident on this machine\n"
 		       "(flushing it costs less than 1.5x); the slowdowns mean little, try a\n"
@@ -817,10 +822,10 @@ static void print_results(const u64 *mbps, bool have_mt, bool have_poll)
 	unsigned int i, r;
 	int s;
 
-	for (i = 0; i < nr_clear_routines; i++)
+	for (i = 0; i < nr_clear_page_routines; i++)
 		if (mbps[i])
 			printf("RESULT calibrate_%s_mbps %llu MB/s\n",
-			       clear_routines[i].name, mbps[i]);
+			       clear_page_routines[i].name, mbps[i]);
 	printf("RESULT clear_cpu_share %.0f %%\n", 100 * st_share);
 	for (s = 0; s < NR_SIZES; s++) {
 		double base = median(gbps[s][base_row(s)], opt_runs);
@@ -923,7 +928,7 @@ int main(int argc, char **argv)
 	long v, s = -1, r = -1, t = -1, w = -1, p = -1;
 	bool quick = false, have_mt = false, have_poll;
 	static int cpus[CPU_SETSIZE];
-	const struct clear_routine *pick;
+	const struct clear_page_routine *pick;
 	int ncpus, opt;
 	u64 *mbps, t0;
 	char *cal;
@@ -994,21 +999,21 @@ int main(int argc, char **argv)
 	print_machine(ncpus);
 
 	/* clear_huge_page=auto, as the kernel runs it at boot. */
-	mbps = calloc(nr_clear_routines, sizeof(*mbps));
-	cal = alloc_buf(CLEAR_CALIBRATE_SIZE);
+	mbps = calloc(nr_clear_page_routines, sizeof(*mbps));
+	cal = alloc_buf(CLEAR_PAGE_CALIBRATE_SIZE);
 	if (!mbps || !cal) {
 		fprintf(stderr, "clear_page_bench: out of memory\n");
 		return 1;
 	}
 	t0 = local_clock();
-	pick = clear_routine_calibrate(cal, CLEAR_CALIBRATE_SIZE, mbps);
+	pick = clear_page_routine_calibrate(cal, CLEAR_PAGE_CALIBRATE_SIZE, mbps);
 	t0 = local_clock() - t0;
-	free_buf(cal, CLEAR_CALIBRATE_SIZE);
-	printf("calibrate (clear_routine_calibrate, %d KiB, MB/s):",
-	       CLEAR_CALIBRATE_SIZE / 1024);
-	for (v = 0; v < (long)nr_clear_routines; v++)
+	free_buf(cal, CLEAR_PAGE_CALIBRATE_SIZE);
+	printf("calibrate (clear_page_routine_calibrate, %d KiB, MB/s):",
+	       CLEAR_PAGE_CALIBRATE_SIZE / 1024);
+	for (v = 0; v < (long)nr_clear_page_routines; v++)
 		if (mbps[v])
-			printf(" %s %llu", clear_routines[v].name, mbps[v]);
+			printf(" %s %llu", clear_page_routines[v].name, mbps[v]);
 	printf("; pick %s, %llu us\n", pick->name, t0 / 1000);
 
 	setup_rows(pick);
