@@ -96,8 +96,8 @@ void __init clear_page_init(void)
  * way crypto/xor.c picks its template: four 2 MiB passes per routine, up
  * to 56 MiB of stores, a few milliseconds on hardware.
  */
-static const struct clear_page_routine * __init clear_huge_page_auto(char *log,
-								size_t size)
+static const struct clear_page_routine * __init
+clear_huge_page_auto(char *log, size_t size)
 {
 	const struct clear_page_routine *r;
 	struct page *page;
@@ -117,8 +117,8 @@ static const struct clear_page_routine * __init clear_huge_page_auto(char *log,
 	}
 
 	t = local_clock();
-	r = clear_page_routine_calibrate(page_address(page), CLEAR_PAGE_CALIBRATE_SIZE,
-				    mbps);
+	r = clear_page_routine_calibrate(page_address(page),
+					 CLEAR_PAGE_CALIBRATE_SIZE, mbps);
 	t = local_clock() - t;
 
 	n += scnprintf(log + n, size - n, " (auto:");

@@ -307,7 +307,7 @@ static void clear_chunk(const struct clear_page_routine *r, void *addr,
  * zeroes are visible to all CPUs.
  */
 void clear_page_extent(const struct clear_page_routine *r, void *addr,
-		  unsigned long len)
+		       unsigned long len)
 {
 	unsigned long chunk = r->flags & CLEAR_PAGE_FPU ? CLEAR_PAGE_FPU_CHUNK :
 						     CLEAR_PAGE_CHUNK;
@@ -404,9 +404,8 @@ const struct clear_page_routine *clear_page_routine_pick(const u64 *mbps)
  *
  * Return: the chosen routine; never NULL (movnti is always usable).
  */
-const struct clear_page_routine *clear_page_routine_calibrate(void *buf,
-							      unsigned long len,
-							      u64 *mbps)
+const struct clear_page_routine *
+clear_page_routine_calibrate(void *buf, unsigned long len, u64 *mbps)
 {
 	unsigned int i;
 

@@ -61,11 +61,10 @@ const struct clear_page_routine *clear_page_routine_find(const char *name);
 bool clear_page_routine_usable(const struct clear_page_routine *r);
 const struct clear_page_routine *clear_page_routine_page_default(void);
 void clear_page_extent(const struct clear_page_routine *r, void *addr,
-		  unsigned long len);
+		       unsigned long len);
 const struct clear_page_routine *clear_page_routine_pick(const u64 *mbps);
-const struct clear_page_routine *clear_page_routine_calibrate(void *buf,
-						    unsigned long len,
-						    u64 *mbps);
+const struct clear_page_routine *
+clear_page_routine_calibrate(void *buf, unsigned long len, u64 *mbps);
 
 struct folio;
 void clear_huge_folio_with(struct folio *folio, unsigned long addr_hint,
