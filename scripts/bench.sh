@@ -5,7 +5,8 @@
 # lines.  First the native one on this host, bench/clear_page
 # (CLEAR_BENCH_ARGS: its options, see clear_page_bench -h), then those in
 # the test guest: BENCH_MEM (guest RAM, 4G), BENCH_MIB (memory measured,
-# 1024), BENCH_RUNS (repetitions, 5).  Fails if either part fails.
+# 1024), HUGETLB_BENCH_MIB (hugetlb preallocation sizes, 256,1024),
+# BENCH_RUNS (repetitions, 5).  Fails if either part fails.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +19,14 @@ rc=0
 "$BUILD/bench-native/clear_page_bench" "${clear_args[@]}" || rc=$?
 [ "$rc" = 0 ] || echo "bench: clear_page_bench failed ($rc)" >&2
 
+# In the guest: the VM-start baseline, then preallocation from the hugetlb
+# pool (HUGETLB_BENCH_MIB sizes), both with 6.12's huge page clearing.
 python3 "$TOP/scripts/vm.py" --logdir "$BUILD/bench-vm" --share "" \
 	--mem "${BENCH_MEM:-4G}" --append "clear_huge_page=page" -- \
-	/bench/vfio_map_bench -m "${BENCH_MIB:-1024}" -r "${BENCH_RUNS:-5}"
+	sh -c "rc=0
+		/bench/vfio_map_bench -m ${BENCH_MIB:-1024} -r ${BENCH_RUNS:-5} || rc=1
+		echo
+		/bench/hugetlb_populate_bench -m ${HUGETLB_BENCH_MIB:-256,1024} \
+			-r ${BENCH_RUNS:-5} || rc=1
+		exit \$rc" || rc=$?
 exit "$rc"
