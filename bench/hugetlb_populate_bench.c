@@ -26,11 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 
 #include "hugetlb.h"
+#include "stats.h"
 
 #define MAX_RUNS	15
 #define MAX_SIZES	8
@@ -40,25 +40,18 @@ static const char * const figure_name[NR_FIGURES] = {
 	"populate", "fallocate", "remap",
 };
 
-static double now_ms(void)
+/* mmap(MAP_SHARED | MAP_POPULATE) of @len bytes of @fd: ms, or -1. */
+static double populate_ms(int fd, size_t len)
 {
-	struct timespec ts;
+	double t = now_ms();
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, fd, 0);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	t = now_ms() - t;
+	if (p == MAP_FAILED)
+		return -1;
+	munmap(p, len);
+	return t;
 }
 
 /* One run for @len bytes: the three figures in ms, or -1 on failure. */
@@ -66,25 +59,14 @@ static int run_once(size_t len, unsigned long hp, double *ms)
 {
 	int fd = hugetlb_memfd("populate", hp);
 	double t;
-	void *p;
 
 	if (fd < 0 || ftruncate(fd, len))
 		goto fail;
-	t = now_ms();
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-		 fd, 0);
-	ms[POPULATE] = now_ms() - t;
-	if (p == MAP_FAILED)
+	/* The first mapping allocates and zeroes, the second finds it all. */
+	ms[POPULATE] = populate_ms(fd, len);
+	ms[REMAP] = populate_ms(fd, len);
+	if (ms[POPULATE] < 0 || ms[REMAP] < 0)
 		goto fail;
-	munmap(p, len);
-
-	t = now_ms();
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-		 fd, 0);
-	ms[REMAP] = now_ms() - t;
-	if (p == MAP_FAILED)
-		goto fail;
-	munmap(p, len);
 	close(fd);
 
 	fd = hugetlb_memfd("fallocate", hp);

@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "edu.h"
 #include "hugetlb.h"
+#include "stats.h"
 #include "vfio.h"
 
 #define IOVA_BASE	(1ULL << 32)
@@ -35,27 +35,6 @@ enum { POPULATE, MAP_WARM, MAP_COLD, UNMAP, NR_FIGURES };
 static const char * const figure_name[NR_FIGURES] = {
 	"populate", "map_warm", "map_cold", "unmap",
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static void *map_backing(size_t len, int huge)
 {

@@ -67,6 +67,16 @@ static void clear_extent_rep(void *addr, unsigned long len)
 		     : "memory");
 }
 
+/*
+ * The end of every non-temporal routine's loop over the 64-byte lines at
+ * %[p]: advance, count %[len] down, and the SFENCE explained at the top of
+ * this file.
+ */
+#define CLEAR_NT_LOOP_END	"add $64, %[p]\n\t"		\
+				"sub $64, %[len]\n\t"		\
+				"jnz 1b\n\t"			\
+				"sfence\n\t"
+
 static void clear_extent_movnti(void *addr, unsigned long len)
 {
 	asm volatile("1:\n\t"
@@ -78,10 +88,7 @@ static void clear_extent_movnti(void *addr, unsigned long len)
 		     "movnti %[zero], 0x28(%[p])\n\t"
 		     "movnti %[zero], 0x30(%[p])\n\t"
 		     "movnti %[zero], 0x38(%[p])\n\t"
-		     "add $64, %[p]\n\t"
-		     "sub $64, %[len]\n\t"
-		     "jnz 1b\n\t"
-		     "sfence"
+		     CLEAR_NT_LOOP_END
 		     : [p] "+r" (addr), [len] "+r" (len)
 		     : [zero] "r" (0UL)
 		     : "cc", "memory");
@@ -91,16 +98,14 @@ static void clear_extent_movnti(void *addr, unsigned long len)
  * CLZERO zeroes the 64-byte line that contains rAX.  AMD's manual: "CLZERO
  * is weakly-ordered with respect to other instructions that operate on
  * memory. Software should use an SFENCE or stronger to enforce memory
- * ordering of CLZERO with respect to other store instructions."
+ * ordering of CLZERO with respect to other store instructions."  Encoded
+ * as bytes: the mnemonic needs binutils 2.26, 6.12 supports 2.25.
  */
 static void clear_extent_clzero(void *addr, unsigned long len)
 {
 	asm volatile("1:\n\t"
-		     ".byte 0x0f, 0x01, 0xfc\n\t"	/* clzero: binutils >= 2.26 */
-		     "add $64, %[p]\n\t"
-		     "sub $64, %[len]\n\t"
-		     "jnz 1b\n\t"
-		     "sfence"
+		     ".byte 0x0f, 0x01, 0xfc\n\t"
+		     CLEAR_NT_LOOP_END
 		     : [p] "+a" (addr), [len] "+r" (len)
 		     :
 		     : "cc", "memory");
@@ -108,8 +113,8 @@ static void clear_extent_clzero(void *addr, unsigned long len)
 
 /*
  * The vector routines clobber xmm0/ymm0/zmm0 without saying so: the compiler
- * never allocates vector registers in kernel code, and clear_page_extent() wraps
- * them in kernel_fpu_begin()/kernel_fpu_end().  The AVX forms end with
+ * never allocates vector registers in kernel code, and clear_page_extent()
+ * wraps them in kernel_fpu_begin()/kernel_fpu_end().  The AVX forms end with
  * VZEROUPPER so that no dirty upper state is left behind.
  */
 static void clear_extent_movntdq(void *addr, unsigned long len)
@@ -120,10 +125,7 @@ static void clear_extent_movntdq(void *addr, unsigned long len)
 		     "movntdq %%xmm0, 0x10(%[p])\n\t"
 		     "movntdq %%xmm0, 0x20(%[p])\n\t"
 		     "movntdq %%xmm0, 0x30(%[p])\n\t"
-		     "add $64, %[p]\n\t"
-		     "sub $64, %[len]\n\t"
-		     "jnz 1b\n\t"
-		     "sfence"
+		     CLEAR_NT_LOOP_END
 		     : [p] "+r" (addr), [len] "+r" (len)
 		     :
 		     : "cc", "memory");
@@ -135,10 +137,7 @@ static void clear_extent_avx2(void *addr, unsigned long len)
 		     "1:\n\t"
 		     "vmovntdq %%ymm0, 0x00(%[p])\n\t"
 		     "vmovntdq %%ymm0, 0x20(%[p])\n\t"
-		     "add $64, %[p]\n\t"
-		     "sub $64, %[len]\n\t"
-		     "jnz 1b\n\t"
-		     "sfence\n\t"
+		     CLEAR_NT_LOOP_END
 		     "vzeroupper"
 		     : [p] "+r" (addr), [len] "+r" (len)
 		     :
@@ -150,10 +149,7 @@ static void clear_extent_avx512(void *addr, unsigned long len)
 	asm volatile("vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
 		     "1:\n\t"
 		     "vmovntdq %%zmm0, 0x00(%[p])\n\t"
-		     "add $64, %[p]\n\t"
-		     "sub $64, %[len]\n\t"
-		     "jnz 1b\n\t"
-		     "sfence\n\t"
+		     CLEAR_NT_LOOP_END
 		     "vzeroupper"
 		     : [p] "+r" (addr), [len] "+r" (len)
 		     :

@@ -143,30 +143,24 @@ def main():
         del args[i:i + 2]
     passed = failed = skipped = 0
     bad = []
-    for path in args:
-        label = ("[%s] " % os.path.basename(os.path.dirname(os.path.abspath(path)))
-                 if len(args) > 1 else "")
+    multi = len(args) > 1
+    inputs = [(path, lambda f: count(f, no_skip), "no test output", "no results")
+              for path in args]
+    inputs += [(path, count_ktap, "no console log", "no KUnit results")
+               for path in ktap]
+    for path, counter, missing, empty in inputs:
+        boot = os.path.basename(os.path.dirname(os.path.abspath(path)))
+        label = "[%s] " % boot if boot and (multi or ktap) else ""
         try:
             with open(path, errors="replace") as f:
-                p, fl, sk, b = count(f, no_skip)
+                p, fl, sk, b = counter(f)
         except OSError as e:
-            fails.append("%sno test output (%s)" % (label, e.strerror))
+            fails.append("%s%s in %s (%s)" % (label, missing, path, e.strerror))
             continue
         if not p + fl + sk:
-            fails.append("no results in %s" % path)
+            fails.append("%s%s in %s" % (label, empty, path))
         passed, failed, skipped = passed + p, failed + fl, skipped + sk
         bad += [label + name for name in b]
-    for path in ktap:
-        try:
-            with open(path, errors="replace") as f:
-                p, fl, sk, b = count_ktap(f)
-        except OSError as e:
-            fails.append("no console log %s (%s)" % (path, e.strerror))
-            continue
-        if not p + fl + sk:
-            fails.append("no KUnit results in %s" % path)
-        passed, failed, skipped = passed + p, failed + fl, skipped + sk
-        bad += b
     if if_clean and not failed and not fails:
         fails += if_clean
     bad += fails

@@ -26,6 +26,7 @@
 #include <asm/page.h>
 #include <linux/sched/clock.h>
 #include "clear_page_sse.h"
+#include "stats.h"
 
 #define MIB		(1UL << 20)
 #define MAX_RUNS	100
@@ -270,32 +271,6 @@ static unsigned long clear_buf(const struct row *w, char *buf,
 
 /* ------------------------------------------------------------------ */
 /* Statistics */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double s[MAX_RUNS];
-
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static double minimum(const double *v, int n)
-{
-	double m = v[0];
-	int i;
-
-	for (i = 1; i < n; i++)
-		m = v[i] < m ? v[i] : m;
-	return m;
-}
 
 /* ------------------------------------------------------------------ */
 /* Options and results */

@@ -41,20 +41,29 @@
 #define SYSFS_DIR	"/sys/kernel/mm/clear_page/"
 #define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 
+/* NULL-terminated lists of names. */
 static const char * const page_names[] = {
-	"orig", "rep", "erms", "movnti", "clzero",
+	"orig", "rep", "erms", "movnti", "clzero", NULL
 };
 
 static const char * const huge_names[] = {
 	"page", "erms", "rep", "movnti", "clzero", "movntdq", "avx2", "avx512",
+	NULL
 };
 
-static bool in_list(const char *s, const char * const *list, size_t n)
-{
-	size_t i;
+/* What every x86_64 CPU can run. */
+static const char * const page_always[] = {
+	"orig", "rep", "erms", "movnti", NULL
+};
 
-	for (i = 0; i < n; i++)
-		if (!strcmp(s, list[i]))
+static const char * const huge_always[] = {
+	"page", "movnti", "movntdq", NULL
+};
+
+static bool in_list(const char *s, const char * const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
 			return true;
 	return false;
 }
@@ -173,54 +182,60 @@ static char *read_kernel_log(void)
 	return buf;
 }
 
-TEST(page_choice)
+FIXTURE(choice) {};
+FIXTURE_SETUP(choice) {}
+FIXTURE_TEARDOWN(choice) {}
+
+FIXTURE_VARIANT(choice) {
+	const char *file;		/* in SYSFS_DIR */
+	const char *param;		/* the boot parameter that sets it */
+	const char * const *known;	/* every name it may list */
+	const char * const *always;	/* names it lists on every CPU */
+	bool cpu_default;		/* else: auto's pick, never "page" */
+};
+
+FIXTURE_VARIANT_ADD(choice, page) {
+	.file = "page",
+	.param = "clear_page",
+	.known = page_names,
+	.always = page_always,
+	.cpu_default = true,
+};
+
+FIXTURE_VARIANT_ADD(choice, huge) {
+	.file = "huge",
+	.param = "clear_huge_page",
+	.known = huge_names,
+	.always = huge_always,
+};
+
+/*
+ * The value given on the command line is the active one if the file lists
+ * it; otherwise (auto, not given, or rejected) the documented default is.
+ */
+TEST_F(choice, matches_cmdline)
 {
 	char val[64];
-	const char *want = cmdline_value("clear_page", val, sizeof(val));
+	const char *want = cmdline_value(variant->param, val, sizeof(val));
+	const char * const *name;
 	struct choice c;
 	int i;
 
-	ASSERT_EQ(0, read_choice("page", &c));
+	ASSERT_EQ(0, read_choice(variant->file, &c));
 	for (i = 0; i < c.n; i++)
-		EXPECT_TRUE(in_list(c.names[i], page_names,
-				    ARRAY_SIZE(page_names)))
-			TH_LOG("unknown name %s in %s", c.names[i], SYSFS_DIR "page");
-	/* The kernel's own variants work on every x86_64 CPU. */
-	EXPECT_TRUE(choice_has(&c, "orig"));
-	EXPECT_TRUE(choice_has(&c, "rep"));
-	EXPECT_TRUE(choice_has(&c, "erms"));
-	EXPECT_TRUE(choice_has(&c, "movnti"));
+		EXPECT_TRUE(in_list(c.names[i], variant->known))
+			TH_LOG("unknown name %s in %s", c.names[i], variant->file);
+	for (name = variant->always; *name; name++)
+		EXPECT_TRUE(choice_has(&c, *name)) TH_LOG("%s not listed", *name);
 
 	if (want && choice_has(&c, want)) {
 		EXPECT_STREQ(want, c.active);
-	} else {
+	} else if (variant->cpu_default) {
 		EXPECT_STREQ(page_default(), c.active)
-			TH_LOG("clear_page=%s", want ?: "(not given)");
-	}
-}
-
-TEST(huge_choice)
-{
-	char val[64];
-	const char *want = cmdline_value("clear_huge_page", val, sizeof(val));
-	struct choice c;
-	int i;
-
-	ASSERT_EQ(0, read_choice("huge", &c));
-	for (i = 0; i < c.n; i++)
-		EXPECT_TRUE(in_list(c.names[i], huge_names,
-				    ARRAY_SIZE(huge_names)))
-			TH_LOG("unknown name %s in %s", c.names[i], SYSFS_DIR "huge");
-	EXPECT_TRUE(choice_has(&c, "page"));
-	EXPECT_TRUE(choice_has(&c, "movnti"));
-	EXPECT_TRUE(choice_has(&c, "movntdq"));
-
-	if (want && choice_has(&c, want)) {
-		EXPECT_STREQ(want, c.active);
+			TH_LOG("%s=%s", variant->param, want ?: "(not given)");
 	} else {
-		/* auto, or a rejected value: the calibrated pick. */
 		EXPECT_STRNE("page", c.active)
-			TH_LOG("clear_huge_page=%s", want ?: "(not given)");
+			TH_LOG("%s=%s", variant->param, want ?: "(not given)");
 	}
 }
 
