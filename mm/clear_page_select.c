@@ -38,6 +38,8 @@ static const struct clear_page_routine *page_routine __ro_after_init;
 static const struct clear_page_routine *cached_routine __ro_after_init;
 /* What clears huge folios; NULL means page at a time, as in 6.12. */
 static const struct clear_page_routine *huge_routine __ro_after_init;
+/* What clears memory ahead of use: always a non-temporal routine. */
+static const struct clear_page_routine *ahead_routine __ro_after_init;
 
 #define CLEAR_PARAM_LEN 16
 /* The values given on the command line; "auto" if none was. */
@@ -154,6 +156,10 @@ static int __init clear_huge_page_init(void)
 	}
 	huge_routine = clear_huge_page_auto(log, sizeof(log));
 out:
+	if (huge_routine && huge_routine->flags & CLEAR_PAGE_NT)
+		ahead_routine = huge_routine;
+	else
+		ahead_routine = clear_page_routine_find("movnti");
 	pr_info("clear_page=%s clear_huge_page=%s%s\n", page_routine->name,
 		huge_routine ? huge_routine->name : "page", log);
 	return 0;
@@ -205,6 +211,25 @@ bool clear_huge_folio(struct folio *folio, unsigned long addr_hint)
 		return false;
 	clear_huge_folio_with(folio, addr_hint, huge_routine);
 	return true;
+}
+
+/**
+ * clear_pages_nontemporal() - clear memory nobody is about to read
+ * @addr: page-aligned kernel address
+ * @len: bytes to clear, a multiple of PAGE_SIZE
+ *
+ * For clearing ahead of use, such as the pre-zeroed hugetlb pool: uses the
+ * clear_huge_page= routine if it stores non-temporally and movnti
+ * otherwise, so the zeroes do not evict other tasks' cache lines.  Ends
+ * with a store fence.  May sleep.
+ */
+void clear_pages_nontemporal(void *addr, unsigned long len)
+{
+	const struct clear_page_routine *r = ahead_routine;
+
+	if (unlikely(!r))	/* before early initcalls */
+		r = clear_page_routine_find("movnti");
+	clear_page_extent(r, addr, len);
 }
 
 static ssize_t clear_routines_show(char *buf, bool huge)

@@ -25,7 +25,9 @@ if ! make -s -C "$BUILD/linux/tools/testing/selftests" O="$BUILD/obj" -j"$JOBS" 
 	exit 1
 fi
 # kselftest's install carries on past a target that failed to build.
-progs=$(sed -n 's/^TEST_GEN_PROGS := //p' "$TOP/tools/testing/selftests/fastboot/Makefile")
+# TEST_GEN_PROGS may continue over several lines (backslash at the end).
+progs=$(sed -n '/^TEST_GEN_PROGS :=/{:a;/\\$/{N;ba};s/^TEST_GEN_PROGS :=//;s/\\\n//g;p}' \
+	"$TOP/tools/testing/selftests/fastboot/Makefile")
 for p in $progs; do
 	if [ ! -x "$BUILD/selftests/fastboot/$p" ]; then
 		grep -E 'error|warning' "$log" | head -n 20 >&2

@@ -68,6 +68,9 @@ boot() {
 }
 
 boot main "" sh scripts/guest-check.sh
+# The same with every hugetlb pool pre-zeroed from boot (hugetlb_prezero=1):
+# our tests, and upstream's hugetlb selftests, must pass either way.
+boot prezero "hugetlb_prezero=1" sh scripts/guest-check.sh
 i=0
 for append in "${CLEAR_PAGE_BOOTS[@]}"; do
 	i=$((i + 1))

@@ -55,6 +55,37 @@ static long pool_read(unsigned long size, const char *file)
 	return ret ? ret : (long)val;
 }
 
+static void node_pool_path(char *buf, size_t len, unsigned long size,
+			   int node, const char *file)
+{
+	if (node < 0)
+		pool_path(buf, len, size, file);
+	else
+		snprintf(buf, len,
+			 "/sys/devices/system/node/node%d/hugepages/hugepages-%lukB/%s",
+			 node, size / 1024, file);
+}
+
+long hugetlb_pool_read(unsigned long size, int node, const char *file)
+{
+	unsigned long val;
+	char path[160];
+	int ret;
+
+	node_pool_path(path, sizeof(path), size, node, file);
+	ret = sysfs_read_ulong(path, 10, &val);
+	return ret ? ret : (long)val;
+}
+
+int hugetlb_pool_write(unsigned long size, int node, const char *file,
+		       const char *val)
+{
+	char path[160];
+
+	node_pool_path(path, sizeof(path), size, node, file);
+	return sysfs_write_str(path, val);
+}
+
 long hugetlb_nr_pages(unsigned long size)
 {
 	return pool_read(size, "nr_hugepages");

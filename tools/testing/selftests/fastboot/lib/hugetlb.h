@@ -25,6 +25,17 @@ long hugetlb_nr_pages(unsigned long size);
 long hugetlb_free_pages(unsigned long size);
 long hugetlb_resv_pages(unsigned long size);
 
+/*
+ * Any number-valued file of a pool: @node < 0 for
+ * /sys/kernel/mm/hugepages/hugepages-<size>kB/@file, otherwise the one
+ * under /sys/devices/system/node/node<@node>/hugepages/.  Value or -errno.
+ */
+long hugetlb_pool_read(unsigned long size, int node, const char *file);
+
+/* Write @val to such a file in one write().  0 or -errno. */
+int hugetlb_pool_write(unsigned long size, int node, const char *file,
+		       const char *val);
+
 /* Free pages nobody has reserved: what a new mapping can get. */
 long hugetlb_avail_pages(unsigned long size);
 
