@@ -113,12 +113,13 @@ static bool prezero_boot __initdata;
 static int __init hugetlb_prezero_setup(char *s)
 {
 	if (kstrtobool(s ?: "", &prezero_boot)) {
-		pr_warn("hugetlb_prezero=%s: expected 0 or 1, ignored\n", s);
+		pr_warn("hugetlb_prezero=%s: expected 0 or 1, ignored\n",
+			s ?: "");
 		prezero_boot = false;
 	}
-	return 1;
+	return 0;
 }
-__setup("hugetlb_prezero=", hugetlb_prezero_setup);
+early_param("hugetlb_prezero", hugetlb_prezero_setup);
 
 static inline struct hugetlb_prezero *hstate_prezero(struct hstate *h)
 {
@@ -292,6 +293,7 @@ static void prezero_finish(struct hstate *h, struct folio *folio, bool done,
 	 * folio may leave the pool, and its struct page be copied by HVO.
 	 */
 	clear_bit_unlock(HPG_zeroing, word);
+	/* Order the clear before wake_up_bit() looks for waiters. */
 	smp_mb__after_atomic();
 	wake_up_bit(word, HPG_zeroing);
 	pz->inflight--;
@@ -532,6 +534,7 @@ static ssize_t prezero_store(struct kobject *kobj, struct kobj_attribute *attr,
 	spin_unlock_irq(&hugetlb_lock);
 	return len;
 }
+
 struct kobj_attribute hugetlb_prezero_attr = __ATTR_RW(prezero);
 
 static ssize_t nr_prezeroed_show(struct kobject *kobj,
@@ -548,6 +551,7 @@ static ssize_t nr_prezeroed_show(struct kobject *kobj,
 		nr = READ_ONCE(pz->nr_zeroed_node[nid]);
 	return sysfs_emit(buf, "%lu\n", nr);
 }
+
 struct kobj_attribute hugetlb_nr_prezeroed_attr = __ATTR_RO(nr_prezeroed);
 
 static ssize_t prezero_now_store(struct kobject *kobj,
@@ -572,6 +576,7 @@ static ssize_t prezero_now_store(struct kobject *kobj,
 	}
 	return len;
 }
+
 struct kobj_attribute hugetlb_prezero_now_attr = __ATTR_WO(prezero_now);
 
 static ssize_t prezero_workers_show(struct kobject *kobj,
@@ -600,23 +605,38 @@ static ssize_t prezero_workers_store(struct kobject *kobj,
 	spin_unlock_irq(&hugetlb_lock);
 	return len;
 }
+
 struct kobj_attribute hugetlb_prezero_workers_attr = __ATTR_RW(prezero_workers);
 
-#define PREZERO_COUNTER_ATTR(_name)					\
-static ssize_t prezero_##_name##_show(struct kobject *kobj,		\
-				      struct kobj_attribute *attr,	\
-				      char *buf)			\
-{									\
-	struct hstate *h = kobj_to_hstate(kobj, NULL);			\
-									\
-	return sysfs_emit(buf, "%ld\n",					\
-			  atomic_long_read(&hstate_prezero(h)->_name));	\
-}									\
-struct kobj_attribute hugetlb_prezero_##_name##_attr =			\
-	__ATTR_RO(prezero_##_name)
+static ssize_t prezero_stat_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf);
 
-PREZERO_COUNTER_ATTR(fault_hit);
-PREZERO_COUNTER_ATTR(fault_miss);
-PREZERO_COUNTER_ATTR(zeroed_background);
-PREZERO_COUNTER_ATTR(zeroed_explicit);
-PREZERO_COUNTER_ATTR(cancelled);
+struct kobj_attribute hugetlb_prezero_fault_hit_attr =
+	__ATTR(prezero_fault_hit, 0444, prezero_stat_show, NULL);
+struct kobj_attribute hugetlb_prezero_fault_miss_attr =
+	__ATTR(prezero_fault_miss, 0444, prezero_stat_show, NULL);
+struct kobj_attribute hugetlb_prezero_zeroed_background_attr =
+	__ATTR(prezero_zeroed_background, 0444, prezero_stat_show, NULL);
+struct kobj_attribute hugetlb_prezero_zeroed_explicit_attr =
+	__ATTR(prezero_zeroed_explicit, 0444, prezero_stat_show, NULL);
+struct kobj_attribute hugetlb_prezero_cancelled_attr =
+	__ATTR(prezero_cancelled, 0444, prezero_stat_show, NULL);
+
+static ssize_t prezero_stat_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	struct hugetlb_prezero *pz = hstate_prezero(kobj_to_hstate(kobj, NULL));
+	atomic_long_t *stat;
+
+	if (attr == &hugetlb_prezero_fault_hit_attr)
+		stat = &pz->fault_hit;
+	else if (attr == &hugetlb_prezero_fault_miss_attr)
+		stat = &pz->fault_miss;
+	else if (attr == &hugetlb_prezero_zeroed_background_attr)
+		stat = &pz->zeroed_background;
+	else if (attr == &hugetlb_prezero_zeroed_explicit_attr)
+		stat = &pz->zeroed_explicit;
+	else
+		stat = &pz->cancelled;
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(stat));
+}

@@ -49,6 +49,7 @@ static inline void hugetlb_prezero_cancel_wait(struct hstate *h,
 {
 	spin_unlock_irq(&hugetlb_lock);
 }
+
 static inline void hugetlb_prezero_pause_locked(struct hstate *h) { }
 static inline void hugetlb_prezero_resume_locked(struct hstate *h) { }
 #endif
