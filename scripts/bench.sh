@@ -6,7 +6,10 @@
 # (CLEAR_BENCH_ARGS: its options, see clear_page_bench -h), then those in
 # the test guest: BENCH_MEM (guest RAM, 4G), BENCH_MIB (memory measured,
 # 1024), HUGETLB_BENCH_MIB (hugetlb preallocation sizes, 256,1024),
-# BENCH_RUNS (repetitions, 5).  Fails if either part fails.
+# PREZERO_BENCH_MIB (the same for the pre-zeroed pool, 256,1024),
+# BENCH_RUNS (repetitions, 5).  Last, the hardware estimate for the
+# pre-zeroed pool from both (bench/prezero_estimate.awk).  Fails if any
+# part fails.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,11 +19,14 @@ BUILD=${BUILD:-$TOP/build}
 
 read -r -a clear_args <<< "${CLEAR_BENCH_ARGS:-}"
 rc=0
-"$BUILD/bench-native/clear_page_bench" "${clear_args[@]}" || rc=$?
+"$BUILD/bench-native/clear_page_bench" "${clear_args[@]}" |
+	tee "$BUILD/bench-native.out" || rc=$?
 [ "$rc" = 0 ] || echo "bench: clear_page_bench failed ($rc)" >&2
 
-# In the guest: the VM-start baseline, then preallocation from the hugetlb
-# pool (HUGETLB_BENCH_MIB sizes), both with 6.12's huge page clearing.
+# In the guest: the VM-start baseline, preallocation from the hugetlb pool
+# (HUGETLB_BENCH_MIB sizes), and the pre-zeroed pool against the same pool
+# with prezero=0 (PREZERO_BENCH_MIB sizes), all with 6.12's huge page
+# clearing in the fault path.
 python3 "$TOP/scripts/vm.py" --logdir "$BUILD/bench-vm" --share "" \
 	--mem "${BENCH_MEM:-4G}" --append "clear_huge_page=page" -- \
 	sh -c "rc=0
@@ -28,5 +34,12 @@ python3 "$TOP/scripts/vm.py" --logdir "$BUILD/bench-vm" --share "" \
 		echo
 		/bench/hugetlb_populate_bench -m ${HUGETLB_BENCH_MIB:-256,1024} \
 			-r ${BENCH_RUNS:-5} || rc=1
+		echo
+		/bench/prezero_bench -m ${PREZERO_BENCH_MIB:-256,1024} \
+			-r ${BENCH_RUNS:-5} || rc=1
 		exit \$rc" || rc=$?
+
+echo
+awk -f "$TOP/bench/prezero_estimate.awk" "$BUILD/bench-native.out" \
+	"$BUILD/bench-vm/output.log" || rc=1
 exit "$rc"

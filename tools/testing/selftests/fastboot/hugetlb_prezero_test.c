@@ -33,8 +33,8 @@
 #define MADV_SOFT_OFFLINE	101
 #endif
 
-#define SZ_2M		(2UL << 20)
-#define SZ_1G		(1UL << 30)
+#define SZ_2M		(2UL * 1024 * 1024)
+#define SZ_1G		(1024UL * 1024 * 1024)
 /* Pages of 2 MiB the tests work with, and the stress test's workers. */
 #define POOL_PAGES	48L
 #define STRESS_PROCS	4
@@ -74,7 +74,7 @@ static bool boot_prezero(void)
 			cmdline[0] = 0;
 		fclose(f);
 	}
-	return strstr(cmdline, "hugetlb_prezero=1") != NULL;
+	return strstr(cmdline, "hugetlb_prezero=1");
 }
 
 /*
@@ -307,10 +307,12 @@ TEST_F(prezero, invalid_writes)
 						      "prezero_now",
 						      bad_now[i]));
 	}
-	for (i = 0; i < ARRAY_SIZE(bad_workers); i++)
-		EXPECT_EQ(-EINVAL, wr(self->hp, "prezero_workers",
-				      bad_workers[i]))
-			TH_LOG("prezero_workers <- \"%s\"", bad_workers[i]);
+	for (i = 0; i < ARRAY_SIZE(bad_workers); i++) {
+		const char *val = bad_workers[i];
+
+		EXPECT_EQ(-EINVAL, wr(self->hp, "prezero_workers", val))
+			TH_LOG("prezero_workers <- \"%s\"", val);
+	}
 	EXPECT_NE(0, wr(self->hp, "nr_prezeroed", "0"));
 	EXPECT_NE(0, wr(self->hp, "prezero_fault_hit", "0"));
 
