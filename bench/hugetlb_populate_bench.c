@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
+#include "args.h"
 #include "hugetlb.h"
 #include "stats.h"
 
@@ -100,22 +101,14 @@ int main(int argc, char **argv)
 	unsigned long hp = hugetlb_default_size();
 	int nsizes = 2, runs = 3, opt, i, f, r;
 	long saved, need = 0;
-	char *s, *tok;
 
 	while ((opt = getopt(argc, argv, "m:r:h")) != -1) {
 		switch (opt) {
 		case 'm':
-			nsizes = 0;
-			for (s = optarg; (tok = strtok(s, ",")); s = NULL) {
-				if (nsizes == MAX_SIZES) {
-					usage(stderr);
-					return 2;
-				}
-				mib[nsizes] = strtoul(tok, NULL, 0);
-				if (!mib[nsizes++]) {
-					usage(stderr);
-					return 2;
-				}
+			nsizes = parse_mib_list(optarg, mib, MAX_SIZES);
+			if (nsizes < 0) {
+				usage(stderr);
+				return 2;
 			}
 			break;
 		case 'r':

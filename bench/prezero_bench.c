@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
+#include "args.h"
 #include "hugetlb.h"
 #include "stats.h"
 
@@ -163,21 +164,6 @@ static void usage(FILE *f)
 		MAX_RUNS);
 }
 
-static int parse_sizes(char *arg, unsigned long *mib, int *n)
-{
-	char *s, *tok;
-
-	*n = 0;
-	for (s = arg; (tok = strtok(s, ",")); s = NULL) {
-		if (*n == MAX_SIZES)
-			return -1;
-		mib[*n] = strtoul(tok, NULL, 0);
-		if (!mib[(*n)++])
-			return -1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned long mib[MAX_SIZES] = { 256, 1024 };
@@ -190,7 +176,8 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "m:r:h")) != -1) {
 		switch (opt) {
 		case 'm':
-			if (parse_sizes(optarg, mib, &nsizes)) {
+			nsizes = parse_mib_list(optarg, mib, MAX_SIZES);
+			if (nsizes < 0) {
 				usage(stderr);
 				return 2;
 			}

@@ -6,8 +6,12 @@
 #     fastboot's clear_huge_page=auto (bench/clear_page, native: the
 #     kernel's own clearing code, measured side by side in one run);
 #  2. what a VM's start costs in the patched kernel under QEMU
-#     (bench/vfio_map_bench).
+#     (bench/vfio_map_bench);
+#  3. preallocating hugetlb memory from a pre-zeroed pool against the same
+#     pool with prezero=0, in that guest (bench/prezero_bench), and the
+#     estimate for this CPU (bench/prezero_estimate.awk).
 # DEMO_MEM (guest RAM, 2G), DEMO_MIB (memory measured in the guest, 256),
+# DEMO_PREZERO_MIB (hugetlb preallocation sizes, 256,1024),
 # DEMO_CLEAR_MIB (buffer for the clearing figures, 1024: far larger than
 # the last-level cache).
 set -euo pipefail
@@ -43,6 +47,7 @@ END {
 	print "   clearing 64 MiB, against the same walk without clearing in between)"
 }'
 echo "$out" | grep -E '^RESULT (clear_huge_2m_|clear_2m_(612|auto)_gbps|clear_1g_(612|auto)_gbps|pollution_(612|auto) )'
+echo "$out" > "$BUILD/demo-native.out"
 
 echo
 echo "== A VM's start in the patched kernel (QEMU TCG guest)"
@@ -50,6 +55,14 @@ echo "== A VM's start in the patched kernel (QEMU TCG guest)"
 # the VFIO parts are measured against: under TCG, "rep stosb" is emulated
 # a byte at a time and would flatter the extent routines far beyond what
 # the hardware figures above show.
-exec python3 "$TOP/scripts/vm.py" --logdir "$BUILD/demo" --share "" \
+python3 "$TOP/scripts/vm.py" --logdir "$BUILD/demo" --share "" \
 	--mem "${DEMO_MEM:-2G}" --append "clear_huge_page=page" -- \
-	/bench/vfio_map_bench -m "${DEMO_MIB:-256}" -r 3
+	sh -c "/bench/vfio_map_bench -m ${DEMO_MIB:-256} -r 3 || exit 1
+		echo
+		echo '== Preallocating hugetlb memory: prezero=0 against a pre-zeroed pool (same guest)'
+		/bench/prezero_bench -m ${DEMO_PREZERO_MIB:-256,1024} -r 1"
+
+# What the pre-zeroed pool would save on this machine's CPU.
+echo
+awk -f "$TOP/bench/prezero_estimate.awk" "$BUILD/demo-native.out" \
+	"$BUILD/demo/output.log"

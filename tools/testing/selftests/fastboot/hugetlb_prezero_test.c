@@ -96,39 +96,6 @@ static int wait_all_zeroed(unsigned long hp)
 	return -ETIMEDOUT;
 }
 
-/* Map @npages pages: private anonymous, or a memfd faulted or fallocated. */
-enum how { PRIVATE, MEMFD, FALLOC, NR_HOW };
-
-static char *map_pages(enum how how, long npages, unsigned long hp, int *fd)
-{
-	size_t len = npages * hp;
-	char *p;
-
-	*fd = -1;
-	if (how == PRIVATE)
-		return hugetlb_mmap(npages, hp, false);
-	*fd = hugetlb_memfd("prezero", hp);
-	if (*fd < 0)
-		return MAP_FAILED;
-	if (ftruncate(*fd, len) ||
-	    (how == FALLOC && fallocate(*fd, 0, 0, len)))
-		goto err;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-	if (p != MAP_FAILED)
-		return p;
-err:
-	close(*fd);
-	*fd = -1;
-	return MAP_FAILED;
-}
-
-static void unmap_pages(char *p, long npages, unsigned long hp, int fd)
-{
-	munmap(p, npages * hp);
-	if (fd >= 0)
-		close(fd);
-}
-
 /*
  * First touch of every page is a read of all of it: the number of pages
  * that held anything but zeroes.
@@ -154,7 +121,7 @@ static void fill(char *p, long npages, unsigned long hp, unsigned char c)
 }
 
 /* In a child: take @npages pages, fill them with a pattern, exit. */
-static int fill_and_free(long npages, unsigned long hp, enum how how)
+static int fill_and_free(long npages, unsigned long hp, enum hugetlb_backing how)
 {
 	int status, fd;
 	pid_t pid;
@@ -164,7 +131,7 @@ static int fill_and_free(long npages, unsigned long hp, enum how how)
 	if (pid < 0)
 		return -errno;
 	if (!pid) {
-		p = map_pages(how, npages, hp, &fd);
+		p = hugetlb_map(how, npages, hp, &fd);
 		if (p == MAP_FAILED)
 			_exit(1);
 		fill(p, npages, hp, 0x5a);
@@ -332,7 +299,7 @@ TEST_F_TIMEOUT(prezero, background, 900)
 	char *p;
 	int fd;
 
-	ASSERT_EQ(0, fill_and_free(n, self->hp, PRIVATE));
+	ASSERT_EQ(0, fill_and_free(n, self->hp, HUGETLB_PRIVATE));
 	bg = rd(self->hp, "prezero_zeroed_background");
 	ASSERT_EQ(0, wr(self->hp, "prezero", "1"));
 	EXPECT_EQ(1, hugetlb_pool_read(self->hp, 0, "prezero"));
@@ -343,7 +310,7 @@ TEST_F_TIMEOUT(prezero, background, 900)
 
 	hit = rd(self->hp, "prezero_fault_hit");
 	miss = rd(self->hp, "prezero_fault_miss");
-	p = map_pages(PRIVATE, n, self->hp, &fd);
+	p = hugetlb_map(HUGETLB_PRIVATE, n, self->hp, &fd);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(0, count_dirty(p, n, self->hp));
 	EXPECT_EQ(hit + n, rd(self->hp, "prezero_fault_hit"));
@@ -352,13 +319,13 @@ TEST_F_TIMEOUT(prezero, background, 900)
 
 	/* Written and freed: not zero any more, until the workers are back. */
 	fill(p, n, self->hp, 0x33);
-	unmap_pages(p, n, self->hp, fd);
+	hugetlb_unmap(p, n, self->hp, fd);
 	ASSERT_EQ(0, wait_all_zeroed(self->hp));
-	p = map_pages(FALLOC, n, self->hp, &fd);
+	p = hugetlb_map(HUGETLB_FALLOCATE, n, self->hp, &fd);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(0, count_dirty(p, n, self->hp));
 	EXPECT_EQ(hit + 2 * n, rd(self->hp, "prezero_fault_hit"));
-	unmap_pages(p, n, self->hp, fd);
+	hugetlb_unmap(p, n, self->hp, fd);
 }
 
 /*
@@ -372,7 +339,7 @@ TEST_F_TIMEOUT(prezero, explicit, 900)
 	int fd;
 
 	ASSERT_EQ(0, wr(self->hp, "prezero", "0"));
-	ASSERT_EQ(0, fill_and_free(n, self->hp, MEMFD));
+	ASSERT_EQ(0, fill_and_free(n, self->hp, HUGETLB_MEMFD));
 	bg = rd(self->hp, "prezero_zeroed_background");
 	ex = rd(self->hp, "prezero_zeroed_explicit");
 	/* The pages just written are not known zero. */
@@ -389,23 +356,23 @@ TEST_F_TIMEOUT(prezero, explicit, 900)
 	EXPECT_EQ(bg, rd(self->hp, "prezero_zeroed_background"));
 
 	miss = rd(self->hp, "prezero_fault_miss");
-	p = map_pages(MEMFD, n, self->hp, &fd);
+	p = hugetlb_map(HUGETLB_MEMFD, n, self->hp, &fd);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(0, count_dirty(p, n, self->hp));
 	EXPECT_EQ(miss, rd(self->hp, "prezero_fault_miss"));
 	fill(p, n, self->hp, 0x44);
-	unmap_pages(p, n, self->hp, fd);
+	hugetlb_unmap(p, n, self->hp, fd);
 
 	/* prezero=0: the pages just written stay dirty and get cleared. */
 	usleep(500 * 1000);
 	EXPECT_EQ(bg, rd(self->hp, "prezero_zeroed_background"));
 	zero = rd(self->hp, "nr_prezeroed");
-	p = map_pages(PRIVATE, n, self->hp, &fd);
+	p = hugetlb_map(HUGETLB_PRIVATE, n, self->hp, &fd);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(0, count_dirty(p, n, self->hp));
 	EXPECT_EQ(miss + n - (zero < n ? zero : n),
 		  rd(self->hp, "prezero_fault_miss"));
-	unmap_pages(p, n, self->hp, fd);
+	hugetlb_unmap(p, n, self->hp, fd);
 }
 
 /*
@@ -446,18 +413,18 @@ TEST_F_TIMEOUT(prezero, allocate_while_zeroing, 900)
 
 	ASSERT_EQ(0, wr(self->hp, "prezero", "0"));
 	ASSERT_EQ(0, fill_and_free(hugetlb_avail_pages(self->hp), self->hp,
-				   PRIVATE));
+				   HUGETLB_PRIVATE));
 	ASSERT_EQ(0, wr(self->hp, "prezero_workers", "1"));
 	for (i = 0; i < 3; i++) {
 		n = hugetlb_avail_pages(self->hp);
 		ASSERT_EQ(0, wr(self->hp, "prezero", "1"));
-		p = map_pages(i == 1 ? FALLOC : PRIVATE, n, self->hp, &fd);
+		p = hugetlb_map(i == 1 ? HUGETLB_FALLOCATE : HUGETLB_PRIVATE, n, self->hp, &fd);
 		ASSERT_NE(MAP_FAILED, p);
 		EXPECT_EQ(0, count_dirty(p, n, self->hp));
 		EXPECT_EQ(rd(self->hp, "free_hugepages"),
 			  rd(self->hp, "resv_hugepages"));
 		fill(p, n, self->hp, 0x66);
-		unmap_pages(p, n, self->hp, fd);
+		hugetlb_unmap(p, n, self->hp, fd);
 		ASSERT_EQ(0, wr(self->hp, "prezero", "0"));
 	}
 }
@@ -490,7 +457,7 @@ TEST_F_TIMEOUT(prezero_1g, demote, 900)
 	char *p;
 	int fd;
 
-	ASSERT_EQ(0, fill_and_free(1, SZ_1G, PRIVATE));
+	ASSERT_EQ(0, fill_and_free(1, SZ_1G, HUGETLB_PRIVATE));
 	ASSERT_EQ(0, wr(SZ_2M, "prezero", "1"));
 	ASSERT_EQ(0, wr(SZ_1G, "prezero", "1"));
 	/* Demote right away: the worker is probably clearing it. */
@@ -500,10 +467,10 @@ TEST_F_TIMEOUT(prezero_1g, demote, 900)
 	n = hugetlb_nr_pages(SZ_2M) - nr_2m;
 	ASSERT_EQ(512, n);
 	ASSERT_EQ(0, wait_all_zeroed(SZ_2M));
-	p = map_pages(PRIVATE, n, SZ_2M, &fd);
+	p = hugetlb_map(HUGETLB_PRIVATE, n, SZ_2M, &fd);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(0, count_dirty(p, n, SZ_2M));
-	unmap_pages(p, n, SZ_2M, fd);
+	hugetlb_unmap(p, n, SZ_2M, fd);
 
 	/* The 1 GiB pool gets its page back: later tests use it. */
 	ASSERT_EQ(0, hugetlb_set_nr_pages(SZ_2M, nr_2m));
@@ -541,25 +508,25 @@ TEST_F_TIMEOUT(prezero_2m, soft_offline, 900)
 
 	ASSERT_EQ(0, wr(self->hp, "prezero", "1"));
 	ASSERT_EQ(0, wait_all_zeroed(self->hp));
-	p = map_pages(MEMFD, n, self->hp, &fd);
+	p = hugetlb_map(HUGETLB_MEMFD, n, self->hp, &fd);
 	ASSERT_NE(MAP_FAILED, p);
 	fill(p, n, self->hp, 0x77);
 	if (madvise(p, self->hp, MADV_SOFT_OFFLINE)) {
-		unmap_pages(p, n, self->hp, fd);
+		hugetlb_unmap(p, n, self->hp, fd);
 		SKIP(return, "MADV_SOFT_OFFLINE: %s", strerror(errno));
 	}
 	for (i = 1; i < 64; i++)
 		EXPECT_EQ(0x77, (unsigned char)p[i * 4096 + 5]);
 	EXPECT_EQ(0x80 | 0x77, (unsigned char)p[0]);
 	EXPECT_LE(rd(self->hp, "nr_prezeroed"), rd(self->hp, "free_hugepages"));
-	unmap_pages(p, n, self->hp, fd);
+	hugetlb_unmap(p, n, self->hp, fd);
 
 	/* Whatever is free now, zero or not, reads zero when taken. */
 	n = hugetlb_avail_pages(self->hp);
-	q = map_pages(PRIVATE, n, self->hp, &fd);
+	q = hugetlb_map(HUGETLB_PRIVATE, n, self->hp, &fd);
 	ASSERT_NE(MAP_FAILED, q);
 	EXPECT_EQ(0, count_dirty(q, n, self->hp));
-	unmap_pages(q, n, self->hp, fd);
+	hugetlb_unmap(q, n, self->hp, fd);
 }
 
 /*
@@ -573,16 +540,16 @@ static int stress_worker(unsigned long hp, unsigned int seed)
 
 	for (round = 0; round < STRESS_ROUNDS; round++) {
 		long n = 1 + rand_r(&seed) % STRESS_MAX_MAP;
-		enum how how = rand_r(&seed) % NR_HOW;
+		enum hugetlb_backing how = rand_r(&seed) % HUGETLB_NR_BACKINGS;
 		char *p;
 		int fd;
 
-		p = map_pages(how, n, hp, &fd);
+		p = hugetlb_map(how, n, hp, &fd);
 		if (p == MAP_FAILED)
 			continue;	/* the pool shrank under us */
 		bad += count_dirty(p, n, hp);
 		fill(p, n, hp, 0x10 + round);
-		unmap_pages(p, n, hp, fd);
+		hugetlb_unmap(p, n, hp, fd);
 	}
 	return bad ? 1 : 0;
 }
@@ -618,7 +585,7 @@ TEST_F_TIMEOUT(prezero_2m, stress, 1800)
 	int i, status, failed = 0;
 
 	ASSERT_EQ(0, fill_and_free(hugetlb_avail_pages(self->hp), self->hp,
-				   PRIVATE));
+				   HUGETLB_PRIVATE));
 	ctl = fork();
 	ASSERT_LE(0, ctl);
 	if (!ctl) {

@@ -37,12 +37,6 @@
 #define POOL_BYTES	(128UL << 20)
 #define MIN_PAGES	4L
 
-enum owner {
-	PRIVATE_ANON,		/* mmap(MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB) */
-	MEMFD_SHARED,		/* memfd_create(MFD_HUGETLB), MAP_SHARED, faulted */
-	MEMFD_FALLOCATE,	/* memfd_create(MFD_HUGETLB), fallocate() */
-};
-
 FIXTURE(hugetlb_zero) {
 	unsigned long hp;	/* huge page size */
 	long saved_nr;		/* nr_hugepages to restore, or -1 */
@@ -50,34 +44,34 @@ FIXTURE(hugetlb_zero) {
 };
 
 FIXTURE_VARIANT(hugetlb_zero) {
-	enum owner prev;	/* how the first (filling) owner maps them */
-	enum owner next;	/* how the new owner gets them */
+	enum hugetlb_backing prev;	/* how the first (filling) owner maps them */
+	enum hugetlb_backing next;	/* how the new owner gets them */
 	bool cycle_pool;	/* shrink the pool to 0 and grow it back between */
 };
 
 FIXTURE_VARIANT_ADD(hugetlb_zero, private_to_private) {
-	.prev = PRIVATE_ANON,
-	.next = PRIVATE_ANON,
+	.prev = HUGETLB_PRIVATE,
+	.next = HUGETLB_PRIVATE,
 };
 
 FIXTURE_VARIANT_ADD(hugetlb_zero, memfd_to_memfd) {
-	.prev = MEMFD_SHARED,
-	.next = MEMFD_SHARED,
+	.prev = HUGETLB_MEMFD,
+	.next = HUGETLB_MEMFD,
 };
 
 FIXTURE_VARIANT_ADD(hugetlb_zero, memfd_to_private) {
-	.prev = MEMFD_SHARED,
-	.next = PRIVATE_ANON,
+	.prev = HUGETLB_MEMFD,
+	.next = HUGETLB_PRIVATE,
 };
 
 FIXTURE_VARIANT_ADD(hugetlb_zero, private_to_fallocate) {
-	.prev = PRIVATE_ANON,
-	.next = MEMFD_FALLOCATE,
+	.prev = HUGETLB_PRIVATE,
+	.next = HUGETLB_FALLOCATE,
 };
 
 FIXTURE_VARIANT_ADD(hugetlb_zero, pool_cycle) {
-	.prev = PRIVATE_ANON,
-	.next = PRIVATE_ANON,
+	.prev = HUGETLB_PRIVATE,
+	.next = HUGETLB_PRIVATE,
 	.cycle_pool = true,
 };
 
@@ -117,47 +111,19 @@ FIXTURE_TEARDOWN(hugetlb_zero)
 		hugetlb_set_nr_pages(self->hp, self->saved_nr);
 }
 
-/* Map @npages pages the way @how says; *fd gets the memfd or -1. */
-static void *map_pages(enum owner how, long npages, unsigned long hp,
-		       int *fd)
-{
-	size_t len = npages * hp;
-	void *p;
-
-	*fd = -1;
-	if (how == PRIVATE_ANON)
-		return hugetlb_mmap(npages, hp, false);
-
-	*fd = hugetlb_memfd("hugetlb_zero", hp);
-	if (*fd < 0)
-		return MAP_FAILED;
-	if (ftruncate(*fd, len))
-		goto err;
-	if (how == MEMFD_FALLOCATE && fallocate(*fd, 0, 0, len))
-		goto err;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-	if (p == MAP_FAILED)
-		goto err;
-	return p;
-err:
-	close(*fd);
-	*fd = -1;
-	return MAP_FAILED;
-}
-
 /*
  * The first owner, in a child process: take the pages, fill every byte
  * with a non-zero pattern, check the pool really handed out all of them,
  * and exit.  Exit code 0 or the step that failed.
  */
-static int fill_pages(enum owner how, long npages, unsigned long hp)
+static int fill_pages(enum hugetlb_backing how, long npages, unsigned long hp)
 {
 	long free_before = hugetlb_free_pages(hp);
 	char *p;
 	long i;
 	int fd;
 
-	p = map_pages(how, npages, hp, &fd);
+	p = hugetlb_map(how, npages, hp, &fd);
 	if (p == MAP_FAILED)
 		return 10;
 	for (i = 0; i < npages; i++) {
@@ -226,10 +192,10 @@ TEST_F_TIMEOUT(hugetlb_zero, reused_pages_read_zero, 200)
 
 	/* 3. New owner: every byte of every page reads zero. */
 	free_before = hugetlb_free_pages(hp);
-	p = map_pages(variant->next, npages, hp, &fd);
+	p = hugetlb_map(variant->next, npages, hp, &fd);
 	ASSERT_NE(MAP_FAILED, p) TH_LOG("mapping %ld pages: %s", npages,
 					strerror(errno));
-	if (variant->next == MEMFD_FALLOCATE) {
+	if (variant->next == HUGETLB_FALLOCATE) {
 		static char page[4096];
 		ssize_t n;
 
@@ -252,7 +218,7 @@ TEST_F_TIMEOUT(hugetlb_zero, reused_pages_read_zero, 200)
 	}
 	EXPECT_EQ(0, bad) TH_LOG("%ld of %ld huge pages were not cleared",
 				 bad, npages);
-	if (variant->next != MEMFD_FALLOCATE)
+	if (variant->next != HUGETLB_FALLOCATE)
 		EXPECT_EQ(free_before - npages, hugetlb_free_pages(hp));
 
 	munmap(p, npages * hp);

@@ -3,6 +3,7 @@
  * Hugetlb pool helpers for the fastboot selftests.  See hugetlb.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -164,6 +165,43 @@ int hugetlb_memfd(const char *name, unsigned long size)
 				    hugetlb_size_flag(size));
 
 	return fd < 0 ? -errno : fd;
+}
+
+void *hugetlb_map(enum hugetlb_backing how, long npages, unsigned long size,
+		  int *fd)
+{
+	size_t len = npages * size;
+	void *p;
+	int err;
+
+	*fd = -1;
+	if (how == HUGETLB_PRIVATE)
+		return hugetlb_mmap(npages, size, false);
+	*fd = hugetlb_memfd("fastboot", size);
+	if (*fd < 0) {
+		errno = -*fd;
+		*fd = -1;
+		return MAP_FAILED;
+	}
+	if (ftruncate(*fd, len) ||
+	    (how == HUGETLB_FALLOCATE && fallocate(*fd, 0, 0, len)))
+		goto err;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (p != MAP_FAILED)
+		return p;
+err:
+	err = errno;
+	close(*fd);
+	*fd = -1;
+	errno = err;
+	return MAP_FAILED;
+}
+
+void hugetlb_unmap(void *p, long npages, unsigned long size, int fd)
+{
+	munmap(p, npages * size);
+	if (fd >= 0)
+		close(fd);
 }
 
 ssize_t mem_first_nonzero(const void *buf, size_t len)

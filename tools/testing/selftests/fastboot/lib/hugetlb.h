@@ -58,6 +58,25 @@ int hugetlb_size_flag(unsigned long size);
  */
 void *hugetlb_mmap(size_t npages, unsigned long size, bool shared);
 
+/* How a test takes huge pages. */
+enum hugetlb_backing {
+	HUGETLB_PRIVATE,	/* mmap(MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB) */
+	HUGETLB_MEMFD,		/* memfd_create(MFD_HUGETLB), MAP_SHARED, faulted */
+	HUGETLB_FALLOCATE,	/* the same, fallocate()d before it is mapped */
+	HUGETLB_NR_BACKINGS,
+};
+
+/*
+ * Map @npages huge pages of @size bytes backed as @how.  *@fd gets the
+ * memfd, or -1.  MAP_FAILED with errno set on failure.  Pages are not
+ * touched, except that HUGETLB_FALLOCATE allocated them all.
+ */
+void *hugetlb_map(enum hugetlb_backing how, long npages, unsigned long size,
+		  int *fd);
+
+/* Undo hugetlb_map(). */
+void hugetlb_unmap(void *p, long npages, unsigned long size, int fd);
+
 /* memfd_create(MFD_HUGETLB) for pages of @size bytes; fd or -errno. */
 int hugetlb_memfd(const char *name, unsigned long size);
 
