@@ -244,6 +244,9 @@ TEST_F(prezero, knobs)
 	EXPECT_EQ(boot_prezero(), self->pool.saved_prezero);
 	EXPECT_EQ(self->pool.saved_prezero,
 		  hugetlb_pool_read(self->hp, 0, "prezero"));
+	/* hugetlb_prezero=1: the pool reserved at boot gets zeroed unasked. */
+	if (boot_prezero())
+		EXPECT_EQ(0, wait_all_zeroed(self->hp));
 	EXPECT_LE(0, rd(self->hp, "nr_prezeroed"));
 	EXPECT_LE(rd(self->hp, "nr_prezeroed"), rd(self->hp, "free_hugepages"));
 	EXPECT_LE(1, nr);
@@ -493,6 +496,40 @@ FIXTURE_SETUP(prezero_2m)
 FIXTURE_TEARDOWN(prezero_2m)
 {
 	pool_teardown(&self->pool);
+}
+
+/*
+ * Overcommit: a reservation that the pool cannot cover adds surplus pages
+ * to it, which get zeroed like any other before the faults take them.
+ */
+TEST_F_TIMEOUT(prezero_2m, surplus, 900)
+{
+	long n = 8, nr = hugetlb_nr_pages(self->hp), hit, overcommit;
+	char buf[32];
+	char *p;
+	int fd;
+
+	overcommit = rd(self->hp, "nr_overcommit_hugepages");
+	ASSERT_LE(0, overcommit);
+	ASSERT_EQ(0, wr(self->hp, "prezero", "1"));
+	ASSERT_EQ(0, hugetlb_set_nr_pages(self->hp, 0));
+	snprintf(buf, sizeof(buf), "%ld", n);
+	ASSERT_EQ(0, wr(self->hp, "nr_overcommit_hugepages", buf));
+
+	p = hugetlb_map(HUGETLB_PRIVATE, n, self->hp, &fd);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(n, rd(self->hp, "surplus_hugepages"));
+	EXPECT_EQ(0, wait_all_zeroed(self->hp));
+	hit = rd(self->hp, "prezero_fault_hit");
+	EXPECT_EQ(0, count_dirty(p, n, self->hp));
+	EXPECT_EQ(hit + n, rd(self->hp, "prezero_fault_hit"));
+	hugetlb_unmap(p, n, self->hp, fd);
+	EXPECT_EQ(0, rd(self->hp, "surplus_hugepages"));
+	EXPECT_EQ(0, rd(self->hp, "nr_prezeroed"));
+
+	snprintf(buf, sizeof(buf), "%ld", overcommit);
+	EXPECT_EQ(0, wr(self->hp, "nr_overcommit_hugepages", buf));
+	EXPECT_EQ(0, hugetlb_set_nr_pages(self->hp, nr));
 }
 
 /*
