@@ -29,11 +29,12 @@
  * would without this feature.  Only dirty folios are claimed and only
  * under the lock, so no folio is cleared twice.
  *
- * Removing folios from the pool for good (shrink, demote, surplus return)
- * first pauses the workers and waits for the folios in flight; dissolving
- * one free folio (memory offline, hwpoison, alloc_contig) cancels and
- * waits.  So no folio leaves the pool, and no vmemmap is restored, while
- * a worker writes to it or to its flags.
+ * Removing folios from the pool in bulk (shrink, demote) first pauses the
+ * workers and waits for the folios in flight; returning surplus folios
+ * passes over folios being zeroed, without dropping hugetlb_lock;
+ * dissolving one free folio (memory offline, hwpoison, alloc_contig)
+ * cancels its clearing and waits.  So no folio leaves the pool, and no
+ * vmemmap is restored, while a worker writes to it or to its flags.
  *
  * See Documentation/admin-guide/mm/hugetlb_prezero.rst.
  */
@@ -59,6 +60,12 @@
 /* Default number of workers per node, and the ceiling. */
 #define PREZERO_WORKERS		4
 #define PREZERO_MAX_WORKERS	64
+/*
+ * Folios a work item clears before it requeues itself, so that it never
+ * keeps the freezer (suspend) waiting for a whole pool: 32 MiB of 2 MiB
+ * folios, or one gigantic folio (which it checks in 2 MiB steps).
+ */
+#define PREZERO_BATCH		16
 
 struct prezero_worker {
 	struct work_struct work;
@@ -177,6 +184,9 @@ void hugetlb_prezero_dequeue(struct hstate *h, struct folio *folio)
 	struct hugetlb_prezero *pz = hstate_prezero(h);
 
 	lockdep_assert_held(&hugetlb_lock);
+	/* A folio being zeroed keeps its worker's cancel request. */
+	if (!folio_test_hugetlb_zeroing(folio))
+		folio_clear_hugetlb_zero_cancel(folio);
 	if (folio_test_hugetlb_zeroed(folio)) {
 		pz->nr_zeroed--;
 		pz->nr_zeroed_node[folio_nid(folio)]--;
@@ -200,12 +210,15 @@ void hugetlb_prezero_remove(struct hstate *h, struct folio *folio)
 	if (folio_test_hugetlb_freed(folio))
 		hugetlb_prezero_dequeue(h, folio);
 	folio_clear_hugetlb_zeroed(folio);
+	folio_clear_hugetlb_zero_cancel(folio);
 }
 
 /*
  * Take the dirty folio at the tail of @nid's free list, if there is one
  * and the pool is not paused.  @explicit: for prezero_now, which works
- * whatever the prezero setting of the node.
+ * whatever the prezero setting of the node.  Skipped: hwpoisoned folios,
+ * and folios whose clearing was cancelled for a dissolve, which is about
+ * to take them (starting over on one would starve it).
  */
 static struct folio *prezero_claim(struct hstate *h, int nid, bool explicit)
 {
@@ -221,12 +234,12 @@ static struct folio *prezero_claim(struct hstate *h, int nid, bool explicit)
 		if (folio_test_hugetlb_zeroed(folio) ||
 		    folio_test_hugetlb_zeroing(folio))
 			break;
-		if (folio_test_hwpoison(folio))
+		if (folio_test_hwpoison(folio) ||
+		    folio_test_hugetlb_zero_cancel(folio))
 			continue;
-		folio_clear_hugetlb_zero_cancel(folio);
 		folio_set_hugetlb_zeroing(folio);
 		list_move(&folio->lru, list);
-		pz->inflight++;
+		WRITE_ONCE(pz->inflight, pz->inflight + 1);
 		return folio;
 	}
 	return NULL;
@@ -287,7 +300,12 @@ static void prezero_finish(struct hstate *h, struct folio *folio, bool done,
 			list_move_tail(&folio->lru, &h->hugepage_freelists[nid]);
 		atomic_long_inc(&pz->cancelled);
 	}
-	folio_clear_hugetlb_zero_cancel(folio);
+	/*
+	 * A free folio keeps HPG_zero_cancel until it leaves the free lists:
+	 * the dissolve that asked for it is about to take it.
+	 */
+	if (!folio_test_hugetlb_freed(folio))
+		folio_clear_hugetlb_zero_cancel(folio);
 	/*
 	 * Clear HPG_zeroing under the lock: once the lock is dropped the
 	 * folio may leave the pool, and its struct page be copied by HVO.
@@ -296,8 +314,8 @@ static void prezero_finish(struct hstate *h, struct folio *folio, bool done,
 	/* Order the clear before wake_up_bit() looks for waiters. */
 	smp_mb__after_atomic();
 	wake_up_bit(word, HPG_zeroing);
-	pz->inflight--;
-	pz->finished++;
+	WRITE_ONCE(pz->inflight, pz->inflight - 1);
+	WRITE_ONCE(pz->finished, pz->finished + 1);
 	wake_up_all(&pz->idle);
 	spin_unlock_irq(&hugetlb_lock);
 }
@@ -321,20 +339,28 @@ static void prezero_workfn(struct work_struct *work)
 {
 	struct prezero_worker *w = container_of(work, struct prezero_worker,
 						work);
+	int i;
 
-	while (prezero_one(w->h, w->nid, false))
+	for (i = 0; i < PREZERO_BATCH; i++) {
+		if (!prezero_one(w->h, w->nid, false))
+			return;
 		cond_resched();
+	}
+	queue_work_node(w->nid, prezero_wq, work);
 }
 
-/* prezero_now: clear every dirty free folio of @nid in the writer's task. */
+/*
+ * prezero_now: clear every dirty free folio of @nid in the writer's task.
+ * -EINTR on a signal, -EBUSY if the pool is being resized or demoted.
+ */
 static int prezero_now(struct hstate *h, int nid)
 {
 	while (prezero_one(h, nid, true)) {
-		if (fatal_signal_pending(current))
+		if (signal_pending(current))
 			return -EINTR;
 		cond_resched();
 	}
-	return 0;
+	return READ_ONCE(hstate_prezero(h)->paused) ? -EBUSY : 0;
 }
 
 /**
@@ -362,8 +388,8 @@ void hugetlb_prezero_cancel_wait(struct hstate *h, struct folio *folio)
  * hugetlb_prezero_pause_locked() - stop claiming and wait for the workers
  * @h: the hstate
  *
- * For code that removes free folios from the pool (shrink, demote, surplus
- * return): afterwards no folio of @h is being cleared until
+ * For code that removes free folios from the pool in bulk (shrink,
+ * demote): afterwards no folio of @h is being cleared until
  * hugetlb_prezero_resume_locked().  Called with hugetlb_lock held; may drop
  * it to sleep.
  */
@@ -373,7 +399,7 @@ void hugetlb_prezero_pause_locked(struct hstate *h)
 	struct hugetlb_prezero *pz = hstate_prezero(h);
 
 	lockdep_assert_held(&hugetlb_lock);
-	pz->paused++;
+	WRITE_ONCE(pz->paused, pz->paused + 1);
 	if (!pz->inflight)
 		return;
 	spin_unlock_irq(&hugetlb_lock);
@@ -392,7 +418,8 @@ void hugetlb_prezero_resume_locked(struct hstate *h)
 	struct hugetlb_prezero *pz = hstate_prezero(h);
 
 	lockdep_assert_held(&hugetlb_lock);
-	if (!--pz->paused)
+	WRITE_ONCE(pz->paused, pz->paused - 1);
+	if (!pz->paused)
 		prezero_kick_all(h);
 }
 

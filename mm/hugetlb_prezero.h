@@ -22,7 +22,8 @@ void hugetlb_prezero_dequeue(struct hstate *h, struct folio *folio);
 void hugetlb_prezero_remove(struct hstate *h, struct folio *folio);
 void hugetlb_prezero_cancel_wait(struct hstate *h, struct folio *folio)
 	__releases(&hugetlb_lock);
-void hugetlb_prezero_pause_locked(struct hstate *h);
+void hugetlb_prezero_pause_locked(struct hstate *h)
+	__must_hold(&hugetlb_lock);
 void hugetlb_prezero_resume_locked(struct hstate *h);
 
 /* sysfs attributes, listed in hugetlb.c's hstate and per-node groups */
@@ -67,7 +68,7 @@ static inline void hugetlb_prezero_wait(struct folio *folio)
 	void *word = &folio->private;	/* as the HPAGEFLAG() accessors */
 
 	might_sleep();
-	if (unlikely(folio_test_hugetlb_zeroing(folio)))
+	if (unlikely(test_bit_acquire(HPG_zeroing, word)))
 		wait_on_bit(word, HPG_zeroing, TASK_UNINTERRUPTIBLE);
 }
 

@@ -310,23 +310,15 @@ static void *map_thp(size_t len, unsigned long hp)
 static int unit_pfns(const char *p, size_t len, unsigned long hp,
 		     uint64_t *pfn)
 {
-	int fd = open("/proc/self/pagemap", O_RDONLY);
 	int n = 0, i, j;
 
-	if (fd < 0)
-		return -1;
 	for (; (size_t)n * hp < len && n < MAX_UNITS; n++) {
-		uint64_t e;
-		off_t off = ((uintptr_t)p + n * hp) / 4096 * sizeof(e);
+		long long e = pagemap_pfn(p + n * hp);
 
-		if (pread(fd, &e, sizeof(e), off) != sizeof(e) ||
-		    !(e & (1ULL << 63))) {
-			close(fd);
+		if (e < 0)
 			return -1;
-		}
-		pfn[n] = e & ((1ULL << 55) - 1);
+		pfn[n] = e;
 	}
-	close(fd);
 	for (i = 1; i < n; i++)
 		for (j = i; j > 0 && pfn[j - 1] > pfn[j]; j--) {
 			uint64_t t = pfn[j];

@@ -481,6 +481,41 @@ TEST_F_TIMEOUT(prezero_1g, demote, 900)
 	EXPECT_EQ(self->giant.saved_nr, hugetlb_nr_pages(SZ_1G));
 }
 
+/*
+ * Dissolving a free gigantic folio while a worker clears it (soft offline
+ * of a free page, as memory offline and hwpoison do): the dissolve
+ * cancels the clearing, waits, and takes the folio; the workers do not
+ * start over on it.
+ */
+TEST_F_TIMEOUT(prezero_1g, dissolve_while_zeroing, 900)
+{
+	long long pfn;
+	char buf[32];
+	char *p;
+	int fd;
+
+	ASSERT_EQ(0, wr(SZ_1G, "prezero", "1"));
+	ASSERT_EQ(0, wait_all_zeroed(SZ_1G));
+	p = hugetlb_map(HUGETLB_PRIVATE, 1, SZ_1G, &fd);
+	ASSERT_NE(MAP_FAILED, p);
+	fill(p, 1, SZ_1G, 0x21);
+	pfn = pagemap_pfn(p + SZ_1G / 2);
+	ASSERT_LE(0, pfn);
+	hugetlb_unmap(p, 1, SZ_1G, fd);
+
+	/* Freed, so a worker starts clearing it; offline a page of it. */
+	snprintf(buf, sizeof(buf), "0x%llx", pfn * 4096);
+	ASSERT_EQ(0, sysfs_write_str("/sys/devices/system/memory/soft_offline_page",
+				     buf));
+	EXPECT_EQ(0, hugetlb_nr_pages(SZ_1G));
+	EXPECT_EQ(0, rd(SZ_1G, "nr_prezeroed"));
+
+	/* A new gigantic page elsewhere: zeroed by the workers as usual. */
+	ASSERT_EQ(0, hugetlb_set_nr_pages(SZ_1G, self->giant.saved_nr));
+	ASSERT_EQ(self->giant.saved_nr, hugetlb_nr_pages(SZ_1G));
+	EXPECT_EQ(0, wait_all_zeroed(SZ_1G));
+}
+
 /* Tests of 2 MiB pages only: soft offline, and the stress test. */
 FIXTURE(prezero_2m) {
 	struct pool pool;

@@ -204,6 +204,24 @@ void hugetlb_unmap(void *p, long npages, unsigned long size, int fd)
 		close(fd);
 }
 
+long long pagemap_pfn(const void *addr)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	off_t off = (uintptr_t)addr / getpagesize() * sizeof(uint64_t);
+	uint64_t e;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, &e, sizeof(e), off);
+	close(fd);
+	if (n != sizeof(e))
+		return n < 0 ? -errno : -EIO;
+	if (!(e & (1ULL << 63)))
+		return -ENOENT;
+	return e & ((1ULL << 55) - 1);
+}
+
 ssize_t mem_first_nonzero(const void *buf, size_t len)
 {
 	const unsigned char *p = buf;

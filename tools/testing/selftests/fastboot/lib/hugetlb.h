@@ -80,6 +80,13 @@ void hugetlb_unmap(void *p, long npages, unsigned long size, int fd);
 /* memfd_create(MFD_HUGETLB) for pages of @size bytes; fd or -errno. */
 int hugetlb_memfd(const char *name, unsigned long size);
 
+/*
+ * The page frame number behind the mapped, present address @addr, from
+ * /proc/self/pagemap (PFNs need CAP_SYS_ADMIN): the PFN, or -errno
+ * (-ENOENT if the page is not present).
+ */
+long long pagemap_pfn(const void *addr);
+
 /* Offset of the first non-zero byte of @buf, or -1 if all zero. */
 ssize_t mem_first_nonzero(const void *buf, size_t len);
 
