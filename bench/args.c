@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Command-line helpers shared by the benchmarks (see args.h). */
+#include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,4 +20,35 @@ int parse_mib_list(char *arg, unsigned long *mib, int max)
 			return -1;
 	}
 	return n ? n : -1;
+}
+
+int parse_size_args(int argc, char **argv, unsigned long *mib, int *nsizes,
+		    int max_sizes, int *runs, int max_runs,
+		    void (*usage)(FILE *f))
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "m:r:h")) != -1) {
+		switch (opt) {
+		case 'm':
+			*nsizes = parse_mib_list(optarg, mib, max_sizes);
+			if (*nsizes < 0)
+				goto bad;
+			break;
+		case 'r':
+			*runs = atoi(optarg);
+			if (*runs < 1 || *runs > max_runs)
+				goto bad;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			goto bad;
+		}
+	}
+	return -1;
+bad:
+	usage(stderr);
+	return 2;
 }

@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,30 +101,10 @@ int main(int argc, char **argv)
 	int nsizes = 2, runs = 3, opt, i, f, r;
 	long saved, need = 0;
 
-	while ((opt = getopt(argc, argv, "m:r:h")) != -1) {
-		switch (opt) {
-		case 'm':
-			nsizes = parse_mib_list(optarg, mib, MAX_SIZES);
-			if (nsizes < 0) {
-				usage(stderr);
-				return 2;
-			}
-			break;
-		case 'r':
-			runs = atoi(optarg);
-			if (runs < 1 || runs > MAX_RUNS) {
-				usage(stderr);
-				return 2;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
+	opt = parse_size_args(argc, argv, mib, &nsizes, MAX_SIZES, &runs,
+			      MAX_RUNS, usage);
+	if (opt >= 0)
+		return opt;
 	if (!hp) {
 		fprintf(stderr, "hugetlb_populate_bench: no hugetlb support\n");
 		return 1;

@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,30 +172,10 @@ int main(int argc, char **argv)
 	long saved_nr, saved_prezero, saved_workers, need = 0;
 	char tag[24], buf[24];
 
-	while ((opt = getopt(argc, argv, "m:r:h")) != -1) {
-		switch (opt) {
-		case 'm':
-			nsizes = parse_mib_list(optarg, mib, MAX_SIZES);
-			if (nsizes < 0) {
-				usage(stderr);
-				return 2;
-			}
-			break;
-		case 'r':
-			runs = atoi(optarg);
-			if (runs < 1 || runs > MAX_RUNS) {
-				usage(stderr);
-				return 2;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
+	opt = parse_size_args(argc, argv, mib, &nsizes, MAX_SIZES, &runs,
+			      MAX_RUNS, usage);
+	if (opt >= 0)
+		return opt;
 	hp = hugetlb_default_size();
 	if (!hp || rd("prezero") < 0) {
 		fprintf(stderr, "prezero_bench: no pre-zeroed hugetlb pool (CONFIG_HUGETLB_PAGE_PREZERO)\n");

@@ -63,6 +63,14 @@ static int wr(unsigned long hp, const char *file, const char *val)
 	return hugetlb_pool_write(hp, -1, file, val);
 }
 
+/* A pool file's value; 0 for a write-only one that exists.  Or -errno. */
+static long rd_or_wo(unsigned long hp, int node, const char *file)
+{
+	long v = hugetlb_pool_read(hp, node, file);
+
+	return v == -EACCES || v == -EPERM || v == -EIO ? 0 : v;
+}
+
 /* Whether hugetlb_prezero=1 is on the kernel command line. */
 static bool boot_prezero(void)
 {
@@ -226,20 +234,16 @@ TEST_F(prezero, knobs)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(global_files); i++) {
-		char path[160];
+		const char *file = global_files[i];
 
-		snprintf(path, sizeof(path),
-			 "/sys/kernel/mm/hugepages/hugepages-%lukB/%s",
-			 self->hp >> 10, global_files[i]);
-		EXPECT_EQ(0, access(path, F_OK)) TH_LOG("%s is missing", path);
+		EXPECT_LE(0, rd_or_wo(self->hp, -1, file))
+			TH_LOG("%s is missing", file);
 	}
 	for (i = 0; i < ARRAY_SIZE(node_files); i++) {
-		char path[160];
+		const char *file = node_files[i];
 
-		snprintf(path, sizeof(path),
-			 "/sys/devices/system/node/node0/hugepages/hugepages-%lukB/%s",
-			 self->hp >> 10, node_files[i]);
-		EXPECT_EQ(0, access(path, F_OK)) TH_LOG("%s is missing", path);
+		EXPECT_LE(0, rd_or_wo(self->hp, 0, file))
+			TH_LOG("node0's %s is missing", file);
 	}
 	EXPECT_EQ(boot_prezero(), self->pool.saved_prezero);
 	EXPECT_EQ(self->pool.saved_prezero,
@@ -482,18 +486,21 @@ TEST_F_TIMEOUT(prezero_1g, demote, 900)
 }
 
 /*
- * Dissolving a free gigantic folio while a worker clears it (soft offline
- * of a free page, as memory offline and hwpoison do): the dissolve
- * cancels the clearing, waits, and takes the folio; the workers do not
- * start over on it.
+ * Dissolving a free gigantic folio while a worker clears it, as memory
+ * offline (and hwpoison) do: the dissolve cancels the clearing, waits, and
+ * takes the folio; the workers do not start over on it.  The memory block
+ * is offlined and onlined again, and the pool grows back into it.
  */
 TEST_F_TIMEOUT(prezero_1g, dissolve_while_zeroing, 900)
 {
+	unsigned long block_size;
+	char path[96];
 	long long pfn;
-	char buf[32];
 	char *p;
 	int fd;
 
+	ASSERT_EQ(0, sysfs_read_ulong("/sys/devices/system/memory/block_size_bytes",
+				      16, &block_size));
 	ASSERT_EQ(0, wr(SZ_1G, "prezero", "1"));
 	ASSERT_EQ(0, wait_all_zeroed(SZ_1G));
 	p = hugetlb_map(HUGETLB_PRIVATE, 1, SZ_1G, &fd);
@@ -503,14 +510,15 @@ TEST_F_TIMEOUT(prezero_1g, dissolve_while_zeroing, 900)
 	ASSERT_LE(0, pfn);
 	hugetlb_unmap(p, 1, SZ_1G, fd);
 
-	/* Freed, so a worker starts clearing it; offline a page of it. */
-	snprintf(buf, sizeof(buf), "0x%llx", pfn * 4096);
-	ASSERT_EQ(0, sysfs_write_str("/sys/devices/system/memory/soft_offline_page",
-				     buf));
+	/* Freed, so a worker starts clearing it: offline a block of it. */
+	snprintf(path, sizeof(path), "/sys/devices/system/memory/memory%llu/state",
+		 pfn * 4096 / block_size);
+	ASSERT_EQ(0, sysfs_write_str(path, "offline"));
 	EXPECT_EQ(0, hugetlb_nr_pages(SZ_1G));
 	EXPECT_EQ(0, rd(SZ_1G, "nr_prezeroed"));
+	ASSERT_EQ(0, sysfs_write_str(path, "online"));
 
-	/* A new gigantic page elsewhere: zeroed by the workers as usual. */
+	/* The pool grows back, and the new folio is zeroed as usual. */
 	ASSERT_EQ(0, hugetlb_set_nr_pages(SZ_1G, self->giant.saved_nr));
 	ASSERT_EQ(self->giant.saved_nr, hugetlb_nr_pages(SZ_1G));
 	EXPECT_EQ(0, wait_all_zeroed(SZ_1G));
