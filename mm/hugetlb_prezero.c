@@ -83,6 +83,7 @@ struct prezero_worker {
  * @paused: pause count; while non-zero, nothing new is claimed
  * @idle: woken when a folio's clearing ends
  * @workers: background workers per node (sysfs prezero_workers)
+ * @kick_next: the work item the next freed folio queues, in turn
  * @work: nr_node_ids * prezero_max_workers work items
  * @fault_hit: folios hugetlb_folio_zero_user() found zero
  * @fault_miss: folios hugetlb_folio_zero_user() had to clear
@@ -90,8 +91,8 @@ struct prezero_worker {
  * @zeroed_explicit: folios cleared by writers of prezero_now
  * @cancelled: clearings stopped before the end
  *
- * @nr_zeroed, @nr_zeroed_node, @inflight, @finished and @paused are
- * protected by hugetlb_lock.
+ * @nr_zeroed, @nr_zeroed_node, @inflight, @finished, @paused and
+ * @kick_next are protected by hugetlb_lock.
  */
 struct hugetlb_prezero {
 	nodemask_t enabled;
@@ -102,6 +103,7 @@ struct hugetlb_prezero {
 	unsigned int paused;
 	wait_queue_head_t idle;
 	unsigned int workers;
+	unsigned int kick_next;
 	struct prezero_worker *work;
 	atomic_long_t fault_hit;
 	atomic_long_t fault_miss;
@@ -133,18 +135,31 @@ static inline struct hugetlb_prezero *hstate_prezero(struct hstate *h)
 	return &prezero[hstate_index(h)];
 }
 
-/* Queue this node's workers; harmless if they are queued or running. */
+static bool prezero_wanted(struct hugetlb_prezero *pz, int nid)
+{
+	return READ_ONCE(prezero_ready) && node_isset(nid, pz->enabled) &&
+	       !READ_ONCE(pz->paused);
+}
+
+static void prezero_queue(struct hugetlb_prezero *pz, int nid, unsigned int i)
+{
+	queue_work_node(nid, prezero_wq,
+			&pz->work[nid * prezero_max_workers + i].work);
+}
+
+/*
+ * Queue all of this node's workers, for the folios already free; harmless
+ * if they are queued or running.
+ */
 static void prezero_kick(struct hstate *h, int nid)
 {
 	struct hugetlb_prezero *pz = hstate_prezero(h);
 	unsigned int i, n = READ_ONCE(pz->workers);
 
-	if (!READ_ONCE(prezero_ready) || !node_isset(nid, pz->enabled) ||
-	    READ_ONCE(pz->paused))
+	if (!prezero_wanted(pz, nid))
 		return;
 	for (i = 0; i < n; i++)
-		queue_work_node(nid, prezero_wq,
-				&pz->work[nid * prezero_max_workers + i].work);
+		prezero_queue(pz, nid, i);
 }
 
 static void prezero_kick_all(struct hstate *h)
@@ -164,11 +179,16 @@ static void prezero_kick_all(struct hstate *h)
  */
 void hugetlb_prezero_enqueue(struct hstate *h, struct folio *folio)
 {
+	struct hugetlb_prezero *pz = hstate_prezero(h);
+	int nid = folio_nid(folio);
+
 	lockdep_assert_held(&hugetlb_lock);
 	VM_WARN_ON_ONCE_FOLIO(folio_test_hugetlb_zeroing(folio), folio);
 	folio_clear_hugetlb_zeroed(folio);
 	folio_clear_hugetlb_zero_cancel(folio);
-	prezero_kick(h, folio_nid(folio));
+	/* One work item per folio, in turn: a burst of frees reaches all. */
+	if (prezero_wanted(pz, nid))
+		prezero_queue(pz, nid, pz->kick_next++ % READ_ONCE(pz->workers));
 }
 
 /**
