@@ -27,6 +27,10 @@ ln -sf /proc/self/fd/2 /dev/stderr
 
 # virtio_balloon is a module so that tests can unbind it from the device.
 modprobe virtio_balloon
+# VFIO is modular (as in Debian) so that benchmarks can swap the type1
+# driver; load it as udev would on a host.
+modprobe vfio_pci
+modprobe vfio_iommu_type1
 
 out=/dev/ttyS1
 stty -F "$out" raw -echo 2>/dev/null

@@ -1,0 +1,895 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VFIO type1: deferred pinning and IOMMU mapping.
+ *
+ * VFIO_IOMMU_MAP_DMA with VFIO_DMA_MAP_FLAG_DEFER checks what a normal map
+ * checks, charges the whole size to the owner's locked_vm and returns.  The
+ * mapping is then pinned and mapped by workers on an unbound workqueue,
+ * lowest IOVA first, each taking up to VFIO_DEFER_BATCH_CHUNKS adjacent
+ * chunks at a time.  VFIO_IOMMU_DEFER_SYNC lets the VMM make sure a range
+ * is mapped before the guest may hand it to a device: it maps the chunks
+ * no worker has taken itself, at once, and waits for those a worker holds.
+ *
+ * A claim (a run of chunks taken by a worker or a sync) is pinned without
+ * vfio_iommu->lock, so that several CPUs fault and pin guest memory at the
+ * same time, and mapped into every domain under the lock, so that a claim
+ * lands either before or after a domain is attached or detached, never
+ * half-way.  Whoever removes a deferred mapping (unmap, detach of the last
+ * domain, container release) waits, without the lock, for its claims in
+ * flight; a claim that finds its mapping cancelled unpins again.
+ *
+ * Accounting: the whole mapping is charged to RLIMIT_MEMLOCK when it is
+ * made (vfio_dma->defer->prepaid pages).  Pinning a claim charges nothing;
+ * once it is mapped, its reserved pages (which type1 never counts) are
+ * refunded and the rest is owned by the mapping as if it had been pinned
+ * synchronously.  Removal refunds what is still prepaid.
+ */
+
+#include <linux/bitmap.h>
+#include <linux/debugfs.h>
+#include <linux/eventfd.h>
+#include <linux/file.h>
+#include <linux/iommu.h>
+#include <linux/memcontrol.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vfio.h>
+#include "vfio.h"
+#include "vfio_iommu_type1.h"
+
+/* One physically contiguous, equally reserved run of pinned pages. */
+struct vfio_defer_run {
+	unsigned long	pfn;
+	unsigned long	npage;
+};
+
+#define VFIO_DEFER_BATCH_PAGES	(VFIO_DEFER_BATCH_SIZE >> PAGE_SHIFT)
+
+static unsigned int defer_workers;
+module_param(defer_workers, uint, 0644);
+MODULE_PARM_DESC(defer_workers,
+		 "Background mapping workers per container, fixed at its first deferred map (0: one per online CPU, at most 16).");
+
+static struct workqueue_struct *vfio_defer_wq;
+static struct dentry *vfio_defer_dir;
+static bool vfio_defer_paused;		/* debugfs defer_pause, for tests */
+static LIST_HEAD(vfio_defer_containers);
+static DEFINE_MUTEX(vfio_defer_containers_lock);
+
+static struct vfio_defer *to_defer(struct vfio_iommu *iommu)
+{
+	return &iommu->defer;
+}
+
+static dma_addr_t chunk_iova(struct vfio_dma *dma, unsigned long chunk)
+{
+	return dma->iova + ((dma_addr_t)chunk << VFIO_DEFER_CHUNK_SHIFT);
+}
+
+static unsigned long iova_chunk(struct vfio_dma *dma, dma_addr_t iova)
+{
+	return (iova - dma->iova) >> VFIO_DEFER_CHUNK_SHIFT;
+}
+
+/* Bytes of chunks [first, first + nr), the last one may be short. */
+static size_t chunks_size(struct vfio_dma *dma, unsigned long first,
+			  unsigned long nr)
+{
+	dma_addr_t start = chunk_iova(dma, first);
+	u64 len = (u64)nr << VFIO_DEFER_CHUNK_SHIFT;
+
+	return min_t(u64, len, dma->iova + dma->size - start);
+}
+
+static void vfio_defer_kick(struct vfio_iommu *iommu)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+	unsigned int i;
+
+	for (i = 0; i < defer->nr_workers; i++)
+		queue_work(vfio_defer_wq, &defer->workers[i].work);
+}
+
+/* Whether any deferred mapping has a chunk left to claim; prunes the list. */
+static bool vfio_defer_has_pending(struct vfio_defer *defer)
+{
+	struct vfio_defer_dma *dd, *tmp;
+
+	list_for_each_entry_safe(dd, tmp, &defer->pending, node) {
+		if (!dd->cancel && dd->next < dd->nr_chunks)
+			return true;
+		list_del_init(&dd->node);
+	}
+	return false;
+}
+
+static void vfio_defer_update_idle(struct vfio_iommu *iommu)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+
+	if (!defer->busy || defer->inflight || vfio_defer_has_pending(defer))
+		return;
+	defer->busy = false;
+	if (defer->eventfd)
+		eventfd_signal(defer->eventfd);
+}
+
+/*
+ * Next claim for a worker: the lowest free chunks of the lowest deferred
+ * mapping, up to a batch.  Called with iommu->lock held.
+ */
+static bool vfio_defer_next(struct vfio_defer *defer, struct vfio_dma **dmap,
+			    unsigned long *first, unsigned long *nr)
+{
+	struct vfio_defer_dma *dd;
+	unsigned long end;
+
+	if (defer->shutdown || defer->paused || READ_ONCE(vfio_defer_paused))
+		return false;
+	if (!vfio_defer_has_pending(defer))
+		return false;
+
+	dd = list_first_entry(&defer->pending, struct vfio_defer_dma, node);
+	end = min(dd->nr_chunks, dd->next + VFIO_DEFER_BATCH_CHUNKS);
+	end = find_next_bit(dd->claimed, end, dd->next);
+	*dmap = dd->dma;
+	*first = dd->next;
+	*nr = end - dd->next;
+	return true;
+}
+
+static void vfio_defer_unpin_runs(struct vfio_dma *dma,
+				  struct vfio_defer_run *runs,
+				  unsigned long nr_runs)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr_runs; i++) {
+		if (is_invalid_reserved_pfn(runs[i].pfn))
+			continue;
+		unpin_user_page_range_dirty_lock(pfn_to_page(runs[i].pfn),
+						 runs[i].npage,
+						 dma->prot & IOMMU_WRITE);
+	}
+}
+
+/*
+ * Pin [iova, iova + size) of @dma into @runs, without iommu->lock.  The
+ * caller holds a claim on the range and a reference on dma->mm.  On error
+ * nothing stays pinned.
+ */
+static int vfio_defer_pin(struct vfio_dma *dma, dma_addr_t iova, size_t size,
+			  struct vfio_defer_run *runs, unsigned long *nr_runs)
+{
+	unsigned long vaddr = dma->vaddr + (iova - dma->iova);
+	unsigned long npage = size >> PAGE_SHIFT;
+	struct vfio_batch batch;
+	unsigned long n = 0;
+	int ret = 0;
+
+	vfio_batch_init(&batch);
+	while (npage) {
+		unsigned long pfn;
+		long pinned;
+
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		pinned = vfio_pin_pages_remote(dma, vaddr, npage, &pfn,
+					       RLIM_INFINITY, &batch);
+		if (pinned <= 0) {
+			ret = pinned ? pinned : -EFAULT;
+			break;
+		}
+		runs[n].pfn = pfn;
+		runs[n].npage = pinned;
+		n++;
+		vaddr += pinned << PAGE_SHIFT;
+		npage -= pinned;
+	}
+	if (ret) {
+		vfio_batch_unpin(&batch, dma);
+		vfio_defer_unpin_runs(dma, runs, n);
+		n = 0;
+	}
+	vfio_batch_fini(&batch);
+	*nr_runs = n;
+	return ret;
+}
+
+/*
+ * Map the pinned runs at @iova into every domain, or nothing.  Returns the
+ * number of reserved pages mapped through *rsvd.  iommu->lock held.
+ */
+static int vfio_defer_map_runs(struct vfio_iommu *iommu, struct vfio_dma *dma,
+			       dma_addr_t iova, struct vfio_defer_run *runs,
+			       unsigned long nr_runs, unsigned long *rsvd)
+{
+	struct mem_cgroup *memcg, *old_memcg;
+	dma_addr_t cur = iova;
+	struct vfio_domain *d;
+	unsigned long i;
+	int ret = 0;
+
+	/* Charge the IO page tables to the owner, not to a kworker. */
+	memcg = get_mem_cgroup_from_mm(dma->mm);
+	old_memcg = set_active_memcg(memcg);
+	*rsvd = 0;
+	for (i = 0; i < nr_runs; i++) {
+		ret = vfio_iommu_map(iommu, cur, runs[i].pfn, runs[i].npage,
+				     dma->prot);
+		if (ret)
+			break;
+		if (is_invalid_reserved_pfn(runs[i].pfn))
+			*rsvd += runs[i].npage;
+		cur += runs[i].npage << PAGE_SHIFT;
+	}
+	set_active_memcg(old_memcg);
+	mem_cgroup_put(memcg);
+
+	if (ret && cur > iova) {
+		list_for_each_entry(d, &iommu->domain_list, next)
+			iommu_unmap(d->domain, iova, cur - iova);
+	}
+	return ret;
+}
+
+static void vfio_defer_end(struct vfio_iommu *iommu, struct vfio_dma *dma,
+			   unsigned long first, unsigned long nr, int ret,
+			   unsigned long rsvd)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+	struct vfio_defer_dma *dd = dma->defer;
+	size_t size = chunks_size(dma, first, nr);
+
+	dd->inflight--;
+	defer->inflight--;
+	defer->seq++;
+
+	if (!ret) {
+		bitmap_set(dd->done, first, nr);
+		dd->mapped += size;
+		defer->mapped += size;
+		dd->prepaid -= size >> PAGE_SHIFT;
+		if (rsvd)
+			vfio_lock_acct(dma, -(long)rsvd, true);
+	} else if (ret != -ECANCELED) {
+		bitmap_set(dd->bad, first, nr);
+		dd->failed += size;
+		defer->failed += size;
+		if (!dd->error) {
+			dd->error = ret;
+			dd->error_iova = chunk_iova(dma, first);
+		}
+		if (!defer->error) {
+			defer->error = ret;
+			defer->error_iova = chunk_iova(dma, first);
+		}
+	}
+	wake_up_all(&defer->wait);
+	vfio_defer_update_idle(iommu);
+}
+
+/*
+ * Claim chunks [first, first + nr) of @dma (all free), pin them without the
+ * lock and map them with it.  Called and returns with iommu->lock held; the
+ * lock is dropped in between, so the caller must look @dma up again.
+ */
+static void vfio_defer_claim(struct vfio_iommu *iommu, struct vfio_dma *dma,
+			     unsigned long first, unsigned long nr,
+			     struct vfio_defer_run *runs)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+	struct vfio_defer_dma *dd = dma->defer;
+	dma_addr_t iova = chunk_iova(dma, first);
+	size_t size = chunks_size(dma, first, nr);
+	struct mm_struct *mm = dma->mm;
+	unsigned long nr_runs = 0, rsvd = 0;
+	int ret = 0;
+
+	bitmap_set(dd->claimed, first, nr);
+	if (first == dd->next)
+		dd->next = find_next_zero_bit(dd->claimed, dd->nr_chunks,
+					      first + nr);
+	dd->inflight++;
+	defer->inflight++;
+	if (!mmget_not_zero(mm))
+		ret = -ESRCH;
+	mutex_unlock(&iommu->lock);
+
+	if (!ret) {
+		ret = vfio_defer_pin(dma, iova, size, runs, &nr_runs);
+		mmput(mm);
+	}
+
+	mutex_lock(&iommu->lock);
+	if (dd->cancel || defer->shutdown) {
+		vfio_defer_unpin_runs(dma, runs, nr_runs);
+		ret = -ECANCELED;
+	} else if (!ret) {
+		ret = vfio_defer_map_runs(iommu, dma, iova, runs, nr_runs,
+					  &rsvd);
+		if (ret)
+			vfio_defer_unpin_runs(dma, runs, nr_runs);
+	}
+	vfio_defer_end(iommu, dma, first, nr, ret, rsvd);
+}
+
+static void vfio_defer_work(struct work_struct *work)
+{
+	struct vfio_defer_worker *w = container_of(work,
+						   struct vfio_defer_worker,
+						   work);
+	struct vfio_iommu *iommu = w->iommu;
+	unsigned long first, nr;
+	struct vfio_dma *dma;
+
+	if (!w->runs) {
+		w->runs = kvmalloc_array(VFIO_DEFER_BATCH_PAGES,
+					 sizeof(*w->runs), GFP_KERNEL);
+		if (!w->runs)
+			return;	/* the other workers and syncs go on */
+	}
+
+	mutex_lock(&iommu->lock);
+	while (vfio_defer_next(to_defer(iommu), &dma, &first, &nr))
+		vfio_defer_claim(iommu, dma, first, nr, w->runs);
+	mutex_unlock(&iommu->lock);
+}
+
+/**
+ * vfio_defer_init - set up deferred mapping for a new container
+ * @iommu: the container's type1 IOMMU
+ */
+void vfio_defer_init(struct vfio_iommu *iommu)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+	unsigned int i;
+
+	INIT_LIST_HEAD(&defer->pending);
+	init_waitqueue_head(&defer->wait);
+	for (i = 0; i < VFIO_DEFER_MAX_WORKERS; i++) {
+		defer->workers[i].iommu = iommu;
+		INIT_WORK(&defer->workers[i].work, vfio_defer_work);
+	}
+	mutex_lock(&vfio_defer_containers_lock);
+	list_add(&defer->node, &vfio_defer_containers);
+	mutex_unlock(&vfio_defer_containers_lock);
+}
+
+/**
+ * vfio_defer_release - stop deferred mapping of a container going away
+ * @iommu: the container's type1 IOMMU, lock not held
+ *
+ * Stops the workers and waits for every claim in flight.  The mappings
+ * themselves are then removed by the caller, which refunds what they still
+ * hold prepaid.
+ */
+void vfio_defer_release(struct vfio_iommu *iommu)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+	unsigned int i;
+
+	mutex_lock(&vfio_defer_containers_lock);
+	list_del(&defer->node);
+	mutex_unlock(&vfio_defer_containers_lock);
+
+	mutex_lock(&iommu->lock);
+	defer->shutdown = true;
+	defer->seq++;
+	mutex_unlock(&iommu->lock);
+	wake_up_all(&defer->wait);
+
+	for (i = 0; i < VFIO_DEFER_MAX_WORKERS; i++) {
+		cancel_work_sync(&defer->workers[i].work);
+		kvfree(defer->workers[i].runs);
+		defer->workers[i].runs = NULL;
+	}
+	wait_event(defer->wait, !READ_ONCE(defer->inflight));
+
+	if (defer->eventfd)
+		eventfd_ctx_put(defer->eventfd);
+	defer->eventfd = NULL;
+}
+
+static void vfio_defer_dma_free(struct vfio_defer_dma *dd)
+{
+	kvfree(dd->claimed);
+	kvfree(dd->done);
+	kvfree(dd->bad);
+	kfree(dd);
+}
+
+/**
+ * vfio_defer_dma_start - make a new mapping deferred
+ * @iommu: type1 IOMMU, lock held
+ * @dma: the new mapping, linked at its full size, nothing pinned
+ *
+ * Charges the whole mapping to the caller's locked_vm (RLIMIT_MEMLOCK, as
+ * the synchronous map would over its course) and hands it to the workers.
+ *
+ * Return: 0, -ENOMEM if RLIMIT_MEMLOCK is exceeded or memory is short.
+ */
+int vfio_defer_dma_start(struct vfio_iommu *iommu, struct vfio_dma *dma)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+	unsigned long npage = dma->size >> PAGE_SHIFT;
+	struct vfio_defer_dma *dd, *pos;
+	size_t words;
+	int ret;
+
+	if (!dma->lock_cap) {
+		unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+
+		if (current->mm->locked_vm + npage > limit) {
+			pr_warn("%s: RLIMIT_MEMLOCK (%ld) exceeded\n",
+				__func__, limit << PAGE_SHIFT);
+			return -ENOMEM;
+		}
+	}
+
+	dd = kzalloc(sizeof(*dd), GFP_KERNEL_ACCOUNT);
+	if (!dd)
+		return -ENOMEM;
+	dd->nr_chunks = DIV_ROUND_UP_ULL(dma->size, VFIO_DEFER_CHUNK_SIZE);
+	words = BITS_TO_LONGS(dd->nr_chunks);
+	dd->claimed = kvcalloc(words, sizeof(long), GFP_KERNEL_ACCOUNT);
+	dd->done = kvcalloc(words, sizeof(long), GFP_KERNEL_ACCOUNT);
+	dd->bad = kvcalloc(words, sizeof(long), GFP_KERNEL_ACCOUNT);
+	if (!dd->claimed || !dd->done || !dd->bad) {
+		vfio_defer_dma_free(dd);
+		return -ENOMEM;
+	}
+
+	ret = vfio_lock_acct(dma, npage, false);
+	if (ret) {
+		vfio_defer_dma_free(dd);
+		return ret;
+	}
+
+	dd->dma = dma;
+	dd->prepaid = npage;
+	dma->defer = dd;
+	/* Over-report dirty pages rather than miss any (update_user_bitmap) */
+	dma->iommu_mapped = true;
+
+	list_for_each_entry(pos, &defer->pending, node) {
+		if (pos->dma->iova > dma->iova)
+			break;
+	}
+	list_add_tail(&dd->node, &pos->node);
+
+	defer->deferred += dma->size;
+	defer->busy = true;
+	if (!defer->nr_workers)
+		defer->nr_workers = clamp_t(unsigned int,
+					    defer_workers ?: num_online_cpus(),
+					    1, VFIO_DEFER_MAX_WORKERS);
+	vfio_defer_kick(iommu);
+	return 0;
+}
+
+/**
+ * vfio_defer_dma_cancel - stop background work on a mapping to be removed
+ * @iommu: type1 IOMMU, lock held
+ * @dma: deferred mapping
+ *
+ * No new claims are made on @dma.  If claims are in flight, drops the lock,
+ * waits for them and takes it again.
+ *
+ * Return: true if the lock was dropped (the caller must look up again).
+ */
+bool vfio_defer_dma_cancel(struct vfio_iommu *iommu, struct vfio_dma *dma)
+{
+	struct vfio_defer_dma *dd = dma->defer;
+
+	dd->cancel = true;
+	if (!dd->inflight)
+		return false;
+
+	mutex_unlock(&iommu->lock);
+	wait_event(iommu->defer.wait, !READ_ONCE(dd->inflight));
+	mutex_lock(&iommu->lock);
+	return true;
+}
+
+/**
+ * vfio_defer_dma_unmapped - forget the deferred state of an unmapped mapping
+ * @iommu: type1 IOMMU, lock held
+ * @dma: mapping whose mapped chunks were just unmapped and unpinned
+ *
+ * Refunds the pages still prepaid.  @dma is no longer deferred afterwards.
+ */
+void vfio_defer_dma_unmapped(struct vfio_iommu *iommu, struct vfio_dma *dma)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+	struct vfio_defer_dma *dd = dma->defer;
+
+	if (WARN_ON(dd->inflight))
+		return;
+
+	list_del(&dd->node);
+	defer->deferred -= dma->size;
+	defer->mapped -= dd->mapped;
+	defer->failed -= dd->failed;
+	if (!defer->failed) {
+		defer->error = 0;
+		defer->error_iova = 0;
+	}
+	if (dd->prepaid)
+		vfio_lock_acct(dma, -(long)dd->prepaid, true);
+	dma->defer = NULL;
+	vfio_defer_dma_free(dd);
+	defer->seq++;
+	wake_up_all(&defer->wait);
+	vfio_defer_update_idle(iommu);
+}
+
+/**
+ * vfio_defer_dma_pending - whether part of a deferred mapping is not mapped
+ * @dma: mapping
+ *
+ * Return: true if @dma is deferred and not completely pinned and mapped.
+ */
+bool vfio_defer_dma_pending(struct vfio_dma *dma)
+{
+	return dma->defer && dma->defer->mapped != dma->size;
+}
+
+/**
+ * vfio_defer_iova_mapped - whether @iova of a deferred mapping is mapped
+ * @dma: deferred mapping
+ * @iova: address inside @dma
+ *
+ * Return: true if the chunk holding @iova is pinned and mapped.
+ */
+bool vfio_defer_iova_mapped(struct vfio_dma *dma, dma_addr_t iova)
+{
+	return test_bit(iova_chunk(dma, iova), dma->defer->done);
+}
+
+/**
+ * vfio_defer_next_mapped - skip to the next mapped chunk
+ * @dma: deferred mapping
+ * @iova: address inside @dma
+ *
+ * Return: the start of the first mapped chunk at or after @iova, or the end
+ * of @dma.
+ */
+dma_addr_t vfio_defer_next_mapped(struct vfio_dma *dma, dma_addr_t iova)
+{
+	struct vfio_defer_dma *dd = dma->defer;
+	unsigned long chunk;
+
+	chunk = find_next_bit(dd->done, dd->nr_chunks, iova_chunk(dma, iova));
+	if (chunk >= dd->nr_chunks)
+		return dma->iova + dma->size;
+	return max(iova, chunk_iova(dma, chunk));
+}
+
+/**
+ * vfio_defer_unmap_domain - unmap the mapped chunks of @dma from @domain
+ * @dma: deferred mapping
+ * @domain: one of the container's domains
+ *
+ * iommu_unmap() stops at the first hole, so unmap each mapped run.
+ */
+void vfio_defer_unmap_domain(struct vfio_dma *dma, struct iommu_domain *domain)
+{
+	struct vfio_defer_dma *dd = dma->defer;
+	unsigned int start, end;
+
+	for_each_set_bitrange(start, end, dd->done, dd->nr_chunks) {
+		iommu_unmap(domain, chunk_iova(dma, start),
+			    chunks_size(dma, start, end - start));
+		cond_resched();
+	}
+}
+
+/**
+ * vfio_defer_drain - stop new claims and wait for those in flight
+ * @iommu: type1 IOMMU, lock held; dropped and retaken if claims are in flight
+ *
+ * For changes that remove mappings under the lock (detach of the last
+ * domain).  Undo with vfio_defer_resume().
+ */
+void vfio_defer_drain(struct vfio_iommu *iommu)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+
+	defer->paused++;
+	while (defer->inflight) {
+		mutex_unlock(&iommu->lock);
+		wait_event(defer->wait, !READ_ONCE(defer->inflight));
+		mutex_lock(&iommu->lock);
+	}
+}
+
+/**
+ * vfio_defer_resume - undo vfio_defer_drain()
+ * @iommu: type1 IOMMU, lock held
+ */
+void vfio_defer_resume(struct vfio_iommu *iommu)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+
+	if (--defer->paused)
+		return;
+	defer->seq++;
+	wake_up_all(&defer->wait);
+	if (vfio_defer_has_pending(defer))
+		vfio_defer_kick(iommu);
+	vfio_defer_update_idle(iommu);
+}
+
+/*
+ * One pass of a sync over [iova, last]: map free chunks (returns -EAGAIN
+ * after each claim, as the lock was dropped), note busy ones in *wait.
+ */
+static int vfio_defer_sync_pass(struct vfio_iommu *iommu, dma_addr_t iova,
+				dma_addr_t last, bool *found, bool *wait)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+	struct rb_node *n;
+
+	n = vfio_find_dma_first_node(iommu, iova, last - iova + 1);
+	for (; n; n = rb_next(n)) {
+		struct vfio_dma *dma = rb_entry(n, struct vfio_dma, node);
+		struct vfio_defer_dma *dd = dma->defer;
+		unsigned long first, end, chunk;
+
+		if (dma->iova > last)
+			break;
+		*found = true;
+		if (!dd)
+			continue;
+
+		first = iova_chunk(dma, max(iova, dma->iova));
+		end = iova_chunk(dma, min(last, dma->iova + dma->size - 1)) + 1;
+		for (chunk = first; chunk < end; chunk++) {
+			struct vfio_defer_run *runs;
+			unsigned long run_end;
+
+			if (test_bit(chunk, dd->bad))
+				return dd->error;
+			if (test_bit(chunk, dd->done))
+				continue;
+			if (test_bit(chunk, dd->claimed) || dd->cancel ||
+			    defer->paused || defer->shutdown) {
+				*wait = true;
+				continue;
+			}
+
+			run_end = min(end, chunk + VFIO_DEFER_BATCH_CHUNKS);
+			run_end = find_next_bit(dd->claimed, run_end, chunk);
+			runs = kvmalloc_array((run_end - chunk) <<
+					      (VFIO_DEFER_CHUNK_SHIFT - PAGE_SHIFT),
+					      sizeof(*runs), GFP_KERNEL);
+			if (!runs)
+				return -ENOMEM;
+			vfio_defer_claim(iommu, dma, chunk, run_end - chunk,
+					 runs);
+			kvfree(runs);
+			return -EAGAIN;
+		}
+	}
+	return 0;
+}
+
+/**
+ * vfio_defer_sync - make sure [iova, last] is pinned and mapped
+ * @iommu: type1 IOMMU, lock not held
+ * @iova: first byte
+ * @last: last byte
+ *
+ * Maps the free chunks of deferred mappings in the range at once and waits
+ * for those being mapped.
+ *
+ * Return: 0, -ENOENT if no mapping overlaps the range, the error the
+ * background hit for a chunk of it, -EINTR on a signal, or -ENOMEM.
+ */
+int vfio_defer_sync(struct vfio_iommu *iommu, dma_addr_t iova,
+		    dma_addr_t last)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+	unsigned long seq;
+	bool found, wait;
+	int ret;
+
+	mutex_lock(&iommu->lock);
+	for (;;) {
+		found = false;
+		wait = false;
+		ret = vfio_defer_sync_pass(iommu, iova, last, &found, &wait);
+		if (ret == -EAGAIN)
+			continue;
+		if (ret)
+			break;
+		if (!found) {
+			ret = -ENOENT;
+			break;
+		}
+		if (!wait)
+			break;
+
+		seq = defer->seq;
+		mutex_unlock(&iommu->lock);
+		ret = wait_event_interruptible(defer->wait,
+					       READ_ONCE(defer->seq) != seq);
+		mutex_lock(&iommu->lock);
+		if (ret) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	mutex_unlock(&iommu->lock);
+	return ret;
+}
+
+/**
+ * vfio_defer_add_cap - add VFIO_IOMMU_TYPE1_INFO_CAP_DEFER_MAP
+ * @iommu: type1 IOMMU, lock held
+ * @caps: capability chain being built for VFIO_IOMMU_GET_INFO
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vfio_defer_add_cap(struct vfio_iommu *iommu, struct vfio_info_cap *caps)
+{
+	struct vfio_iommu_type1_info_cap_defer_map cap = {
+		.header.id = VFIO_IOMMU_TYPE1_INFO_CAP_DEFER_MAP,
+		.header.version = 1,
+		.chunk_size = VFIO_DEFER_CHUNK_SIZE,
+		.batch_size = VFIO_DEFER_BATCH_SIZE,
+	};
+
+	cap.workers = iommu->defer.nr_workers ?:
+		      clamp_t(unsigned int, defer_workers ?: num_online_cpus(),
+			      1, VFIO_DEFER_MAX_WORKERS);
+	return vfio_info_add_capability(caps, &cap.header, sizeof(cap));
+}
+
+static int vfio_defer_set_eventfd(struct vfio_iommu *iommu, int fd)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+	struct eventfd_ctx *ctx = NULL;
+
+	if (fd >= 0) {
+		ctx = eventfd_ctx_fdget(fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+	} else if (fd != -1) {
+		return -EINVAL;
+	}
+
+	mutex_lock(&iommu->lock);
+	if (defer->eventfd)
+		eventfd_ctx_put(defer->eventfd);
+	defer->eventfd = ctx;
+	if (ctx && !defer->busy)
+		eventfd_signal(ctx);
+	mutex_unlock(&iommu->lock);
+	return 0;
+}
+
+/**
+ * vfio_defer_ioctl_sync - VFIO_IOMMU_DEFER_SYNC
+ * @iommu: type1 IOMMU, lock not held
+ * @arg: user pointer to struct vfio_iommu_type1_defer_sync
+ *
+ * Return: 0 or -errno, see Documentation/driver-api/vfio_async_map.rst.
+ */
+long vfio_defer_ioctl_sync(struct vfio_iommu *iommu, unsigned long arg)
+{
+	struct vfio_iommu_type1_defer_sync sync;
+	struct vfio_defer *defer = to_defer(iommu);
+	size_t minsz = sizeof(sync);
+	u64 pgmask, last;
+	int ret = 0;
+
+	if (copy_from_user(&sync, (void __user *)arg, minsz))
+		return -EFAULT;
+	if (sync.argsz < minsz)
+		return -EINVAL;
+
+	switch (sync.flags) {
+	case 0:
+		mutex_lock(&iommu->lock);
+		pgmask = (1ULL << __ffs(iommu->pgsize_bitmap)) - 1;
+		mutex_unlock(&iommu->lock);
+		last = sync.iova + sync.size - 1;
+		if (!sync.size || (sync.iova | sync.size) & pgmask ||
+		    last < sync.iova || (dma_addr_t)last != last)
+			return -EINVAL;
+		ret = vfio_defer_sync(iommu, sync.iova, last);
+		break;
+	case VFIO_DEFER_SYNC_FLAG_ALL:
+	case VFIO_DEFER_SYNC_FLAG_QUERY:
+	case VFIO_DEFER_SYNC_FLAG_EVENTFD:
+		if (sync.iova || sync.size)
+			return -EINVAL;
+		if (sync.flags == VFIO_DEFER_SYNC_FLAG_ALL) {
+			ret = vfio_defer_sync(iommu, 0, (dma_addr_t)-1);
+			if (ret == -ENOENT)
+				ret = 0;
+		} else if (sync.flags == VFIO_DEFER_SYNC_FLAG_EVENTFD) {
+			ret = vfio_defer_set_eventfd(iommu, sync.eventfd);
+		}
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (ret)
+		return ret;
+
+	mutex_lock(&iommu->lock);
+	sync.deferred = defer->deferred;
+	sync.mapped = defer->mapped;
+	sync.failed = defer->failed;
+	sync.error = -defer->error;
+	sync.error_iova = defer->error_iova;
+	mutex_unlock(&iommu->lock);
+
+	return copy_to_user((void __user *)arg, &sync, minsz) ? -EFAULT : 0;
+}
+
+static int vfio_defer_pause_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(vfio_defer_paused);
+	return 0;
+}
+
+static int vfio_defer_pause_set(void *data, u64 val)
+{
+	struct vfio_defer *defer;
+
+	if (val > 1)
+		return -EINVAL;
+	WRITE_ONCE(vfio_defer_paused, val);
+	if (val)
+		return 0;
+
+	mutex_lock(&vfio_defer_containers_lock);
+	list_for_each_entry(defer, &vfio_defer_containers, node) {
+		unsigned int i, nr = READ_ONCE(defer->nr_workers);
+
+		for (i = 0; i < nr; i++)
+			queue_work(vfio_defer_wq, &defer->workers[i].work);
+	}
+	mutex_unlock(&vfio_defer_containers_lock);
+	return 0;
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(vfio_defer_pause_fops, vfio_defer_pause_get,
+			 vfio_defer_pause_set, "%llu\n");
+
+/**
+ * vfio_defer_module_init - create the workqueue and the debugfs knob
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vfio_defer_module_init(void)
+{
+	vfio_defer_wq = alloc_workqueue("vfio_defer_map",
+					WQ_UNBOUND | WQ_SYSFS, 0);
+	if (!vfio_defer_wq)
+		return -ENOMEM;
+
+	vfio_defer_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file_unsafe("defer_pause", 0600, vfio_defer_dir, NULL,
+				   &vfio_defer_pause_fops);
+	return 0;
+}
+
+/**
+ * vfio_defer_module_exit - undo vfio_defer_module_init()
+ */
+void vfio_defer_module_exit(void)
+{
+	debugfs_remove_recursive(vfio_defer_dir);
+	destroy_workqueue(vfio_defer_wq);
+}
