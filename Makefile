@@ -9,6 +9,9 @@
 #   make bench        every benchmark, larger sizes (RESULT lines)
 #   make run CMD=...  run any command in the test kernel (cwd shared at /host)
 #   make lint         checkpatch --strict and sparse over patches and overlay
+#   make dropin       the patched vfio_iommu_type1.ko against KDIR (a
+#                     distribution's 6.12 headers); dkms.conf does the same
+#   make check-dropin boot Debian's stock 6.12 with the drop-in, run the VFIO tests
 #   make deps         install build and test dependencies (root)
 
 BUILD ?= $(CURDIR)/build
@@ -18,7 +21,7 @@ export BUILD
 SCRIPTS := $(CURDIR)/scripts
 
 .PHONY: modules modules_install deps kernel selftests initramfs \
-	check demo bench run lint clean
+	check demo bench run lint clean dropin dropin-stock check-dropin
 
 modules:
 	@$(SCRIPTS)/check-kdir.sh "$(KDIR)"
@@ -54,6 +57,16 @@ run:
 
 lint:
 	$(SCRIPTS)/lint.sh
+
+dropin:
+	$(SCRIPTS)/dropin-prepare.sh --kdir "$(KDIR)" --build
+
+dropin-stock:
+	$(SCRIPTS)/dropin-prepare.sh --stock --kdir "$(KDIR)" --build
+
+check-dropin:
+	$(SCRIPTS)/prepare.sh
+	$(SCRIPTS)/check-dropin.sh
 
 clean:
 	rm -rf "$(BUILD)"

@@ -7,6 +7,9 @@
 # the test guest: BENCH_MEM (guest RAM, 4G), BENCH_MIB (memory measured,
 # 1024), HUGETLB_BENCH_MIB (hugetlb preallocation sizes, 256,1024),
 # PREZERO_BENCH_MIB (the same for the pre-zeroed pool, 256,1024),
+# DEFER_BENCH_MIB (deferred VFIO map sizes; default 64,256,1024 and most
+# of the guest's free RAM), DEFER_BENCH_RUNS (3; a 1 GiB anonymous map
+# takes about 9 s under TCG),
 # BENCH_RUNS (repetitions, 5).  Last, the hardware estimate for the
 # pre-zeroed pool from both (bench/prezero_estimate.awk).  Fails if any
 # part fails.
@@ -37,6 +40,12 @@ python3 "$TOP/scripts/vm.py" --logdir "$BUILD/bench-vm" --share "" \
 		echo
 		/bench/prezero_bench -m ${PREZERO_BENCH_MIB:-256,1024} \
 			-r ${BENCH_RUNS:-5} || rc=1
+		echo
+		/bench/vfio_defer_bench -r ${DEFER_BENCH_RUNS:-3} \
+			${DEFER_BENCH_MIB:+-m $DEFER_BENCH_MIB} || rc=1
+		echo
+		/bench/vfio_pin_swap.sh -r ${BENCH_RUNS:-5} \
+			/bench/stock-vfio_iommu_type1.ko || rc=1
 		exit \$rc" || rc=$?
 
 echo

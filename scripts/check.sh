@@ -78,6 +78,18 @@ for append in "${CLEAR_PAGE_BOOTS[@]}"; do
 		/selftests/run_kselftest.sh -t fastboot:clear_page_test
 done
 
+# The drop-in: Debian's stock 6.12 kernel with our vfio_iommu_type1.ko
+# (scripts/dropin-prepare.sh against Debian's headers) runs the VFIO tests.
+echo "# check: boot dropin: Debian's stock kernel" >&2
+rc=0
+"$TOP/scripts/check-dropin.sh" > "$LOGDIR/dropin.log" 2>&1 || rc=$?
+case $rc in
+0) ;;
+1) fail+=(--fail-if-clean "dropin: see $LOGDIR/dropin.log") ;;
+*) fail+=(--fail "dropin: nothing booted (see $LOGDIR/dropin.log)") ;;
+esac
+outputs+=("$BUILD/dropin-check/vm-patched/output.log")
+
 # Our own tests must run here, not skip: the machine has every device.
 python3 "$TOP/scripts/tap_summary.py" --no-skip "selftests: fastboot:" \
 	"${consoles[@]}" "${outputs[@]}" "${fail[@]}"

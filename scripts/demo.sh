@@ -9,11 +9,15 @@
 #     (bench/vfio_map_bench);
 #  3. preallocating hugetlb memory from a pre-zeroed pool against the same
 #     pool with prezero=0, in that guest (bench/prezero_bench), and the
-#     estimate for this CPU (bench/prezero_estimate.awk).
+#     estimate for this CPU (bench/prezero_estimate.awk);
+#  4. mapping guest memory for a passthrough device: a synchronous
+#     VFIO_IOMMU_MAP_DMA against VFIO_DMA_MAP_FLAG_DEFER and the background
+#     workers (bench/vfio_defer_bench), and 6.12's vfio_iommu_type1.ko
+#     against ours for synchronous pinning (bench/vfio_pin_swap.sh).
 # DEMO_MEM (guest RAM, 2G), DEMO_MIB (memory measured in the guest, 256),
 # DEMO_PREZERO_MIB (hugetlb preallocation sizes, 256,1024),
 # DEMO_CLEAR_MIB (buffer for the clearing figures, 1024: far larger than
-# the last-level cache).
+# the last-level cache), DEMO_DEFER_MIB (deferred map sizes, 64,1024).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,7 +64,13 @@ python3 "$TOP/scripts/vm.py" --logdir "$BUILD/demo" --share "" \
 	sh -c "/bench/vfio_map_bench -m ${DEMO_MIB:-256} -r 3 || exit 1
 		echo
 		echo '== Preallocating hugetlb memory: prezero=0 against a pre-zeroed pool (same guest)'
-		/bench/prezero_bench -m ${DEMO_PREZERO_MIB:-256,1024} -r 1"
+		/bench/prezero_bench -m ${DEMO_PREZERO_MIB:-256,1024} -r 1 || exit 1
+		echo
+		echo '== Mapping guest RAM for a passthrough device: MAP_DMA against VFIO_DMA_MAP_FLAG_DEFER (same guest)'
+		/bench/vfio_defer_bench -m ${DEMO_DEFER_MIB:-64,1024} -r 1 -b anon || exit 1
+		echo
+		echo '== Synchronous pinning of 2 MiB huge pages: 6.12 vfio_iommu_type1.ko against ours (same guest)'
+		/bench/vfio_pin_swap.sh -r 1 -n 3 -m 256 /bench/stock-vfio_iommu_type1.ko"
 
 # What the pre-zeroed pool would save on this machine's CPU.
 echo

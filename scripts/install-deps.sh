@@ -13,7 +13,7 @@ LIST=/etc/apt/sources.list.d/fastboot-backports.sources
 STAMP=/var/lib/fastboot-deps.stamp
 
 PKGS_MAIN="build-essential flex bison bc libelf-dev libssl-dev cpio gzip xz-utils
-	   busybox-static sparse ccache python3 rsync kmod
+	   busybox-static sparse ccache python3 rsync kmod git dwarves
 	   libcap-dev libnuma-dev procps psmisc"
 PKGS_BPO="linux-source-6.12 qemu-system-x86"
 

@@ -85,13 +85,35 @@ static size_t chunks_size(struct vfio_dma *dma, unsigned long first,
 	return min_t(u64, len, dma->iova + dma->size - start);
 }
 
-static void vfio_defer_kick(struct vfio_iommu *iommu)
+/**
+ * vfio_defer_kick - start the workers of a container
+ * @iommu: type1 IOMMU, lock held or not
+ *
+ * vfio_dma_do_map() calls it after dropping the lock, so that the workers
+ * do not wake up only to wait for it.
+ */
+void vfio_defer_kick(struct vfio_iommu *iommu)
 {
 	struct vfio_defer *defer = to_defer(iommu);
 	unsigned int i;
 
 	for (i = 0; i < defer->nr_workers; i++)
 		queue_work(vfio_defer_wq, &defer->workers[i].work);
+}
+
+/* Put @dd on the pending list, which is sorted by IOVA, unless it is on it. */
+static void vfio_defer_queue(struct vfio_defer *defer,
+			     struct vfio_defer_dma *dd)
+{
+	struct vfio_defer_dma *pos;
+
+	if (!list_empty(&dd->node))
+		return;
+	list_for_each_entry(pos, &defer->pending, node) {
+		if (pos->dma->iova > dd->dma->iova)
+			break;
+	}
+	list_add_tail(&dd->node, &pos->node);
 }
 
 /* Whether any deferred mapping has a chunk left to claim; prunes the list. */
@@ -160,15 +182,17 @@ static void vfio_defer_unpin_runs(struct vfio_dma *dma,
 /*
  * Pin [iova, iova + size) of @dma into @runs, without iommu->lock.  The
  * caller holds a claim on the range and a reference on dma->mm.  On error
- * nothing stays pinned.
+ * the runs before *fail_iova, the page that failed, stay pinned.
  */
 static int vfio_defer_pin(struct vfio_dma *dma, dma_addr_t iova, size_t size,
-			  struct vfio_defer_run *runs, unsigned long *nr_runs)
+			  struct vfio_defer_run *runs, unsigned long *nr_runs,
+			  dma_addr_t *fail_iova)
 {
 	unsigned long vaddr = dma->vaddr + (iova - dma->iova);
 	unsigned long npage = size >> PAGE_SHIFT;
 	struct vfio_batch batch;
 	unsigned long n = 0;
+	bool single = false;
 	int ret = 0;
 
 	vfio_batch_init(&batch);
@@ -180,8 +204,17 @@ static int vfio_defer_pin(struct vfio_dma *dma, dma_addr_t iova, size_t size,
 			ret = -EINTR;
 			break;
 		}
-		pinned = vfio_pin_pages_remote(dma, vaddr, npage, &pfn,
-					       RLIM_INFINITY, &batch);
+		pinned = vfio_pin_pages_remote(dma, vaddr, single ? 1 : npage,
+					       &pfn, RLIM_INFINITY, &batch);
+		if (pinned <= 0 && !single && npage > 1) {
+			/*
+			 * The call gave back the run it had started: go on a
+			 * page at a time (at most a claim), to map what can be
+			 * and fail the chunk of the page that fails.
+			 */
+			single = true;
+			continue;
+		}
 		if (pinned <= 0) {
 			ret = pinned ? pinned : -EFAULT;
 			break;
@@ -193,9 +226,8 @@ static int vfio_defer_pin(struct vfio_dma *dma, dma_addr_t iova, size_t size,
 		npage -= pinned;
 	}
 	if (ret) {
+		*fail_iova = dma->iova + (vaddr - dma->vaddr);
 		vfio_batch_unpin(&batch, dma);
-		vfio_defer_unpin_runs(dma, runs, n);
-		n = 0;
 	}
 	vfio_batch_fini(&batch);
 	*nr_runs = n;
@@ -239,46 +271,91 @@ static int vfio_defer_map_runs(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	return ret;
 }
 
-static void vfio_defer_end(struct vfio_iommu *iommu, struct vfio_dma *dma,
-			   unsigned long first, unsigned long nr, int ret,
-			   unsigned long rsvd)
+/* Chunks [first, first + nr) of a claim are mapped. */
+static void vfio_defer_done(struct vfio_dma *dma, struct vfio_defer *defer,
+			    unsigned long first, unsigned long nr,
+			    unsigned long rsvd)
 {
-	struct vfio_defer *defer = to_defer(iommu);
 	struct vfio_defer_dma *dd = dma->defer;
 	size_t size = chunks_size(dma, first, nr);
 
-	dd->inflight--;
-	defer->inflight--;
-	defer->seq++;
+	bitmap_set(dd->done, first, nr);
+	dd->mapped += size;
+	defer->mapped += size;
+	dd->prepaid -= size >> PAGE_SHIFT;
+	/* Reserved pages are never charged (see vfio_pin_pages_remote()) */
+	if (rsvd)
+		vfio_lock_acct(dma, -(long)rsvd, true);
+}
 
-	if (!ret) {
-		bitmap_set(dd->done, first, nr);
-		dd->mapped += size;
-		defer->mapped += size;
-		dd->prepaid -= size >> PAGE_SHIFT;
-		if (rsvd)
-			vfio_lock_acct(dma, -(long)rsvd, true);
-	} else if (ret != -ECANCELED) {
-		bitmap_set(dd->bad, first, nr);
-		dd->failed += size;
-		defer->failed += size;
-		if (!dd->error) {
-			dd->error = ret;
-			dd->error_iova = chunk_iova(dma, first);
-		}
-		if (!defer->error) {
-			defer->error = ret;
-			defer->error_iova = chunk_iova(dma, first);
-		}
+/* Chunks [first, first + nr) of a claim failed with @err at @iova. */
+static void vfio_defer_fail(struct vfio_dma *dma, struct vfio_defer *defer,
+			    unsigned long first, unsigned long nr, int err,
+			    dma_addr_t iova)
+{
+	struct vfio_defer_dma *dd = dma->defer;
+	size_t size = chunks_size(dma, first, nr);
+
+	bitmap_set(dd->bad, first, nr);
+	dd->failed += size;
+	defer->failed += size;
+	if (!dd->error) {
+		dd->error = err;
+		dd->error_iova = iova;
 	}
-	wake_up_all(&defer->wait);
-	vfio_defer_update_idle(iommu);
+	if (!defer->error) {
+		defer->error = err;
+		defer->error_iova = iova;
+	}
+}
+
+/* Give chunks [first, first + nr) of a claim back to the queue. */
+static void vfio_defer_unclaim(struct vfio_iommu *iommu, struct vfio_dma *dma,
+			       unsigned long first, unsigned long nr)
+{
+	struct vfio_defer_dma *dd = dma->defer;
+
+	if (!nr)
+		return;
+	bitmap_clear(dd->claimed, first, nr);
+	dd->next = min(dd->next, first);
+	vfio_defer_queue(to_defer(iommu), dd);
+	vfio_defer_kick(iommu);
+}
+
+/*
+ * Keep the runs that cover the first @keep bytes of the claim and unpin
+ * the rest.  Returns the number of runs kept.
+ */
+static unsigned long vfio_defer_trim_runs(struct vfio_dma *dma,
+					  struct vfio_defer_run *runs,
+					  unsigned long nr_runs, size_t keep)
+{
+	unsigned long left = keep >> PAGE_SHIFT, i, n = 0;
+
+	for (i = 0; i < nr_runs; i++) {
+		unsigned long take = min(left, runs[i].npage);
+
+		if (take < runs[i].npage &&
+		    !is_invalid_reserved_pfn(runs[i].pfn))
+			unpin_user_page_range_dirty_lock(pfn_to_page(runs[i].pfn + take),
+							 runs[i].npage - take,
+							 dma->prot & IOMMU_WRITE);
+		runs[i].npage = take;
+		left -= take;
+		if (take)
+			n = i + 1;
+	}
+	return n;
 }
 
 /*
  * Claim chunks [first, first + nr) of @dma (all free), pin them without the
  * lock and map them with it.  Called and returns with iommu->lock held; the
  * lock is dropped in between, so the caller must look @dma up again.
+ *
+ * If a page cannot be pinned, the chunks before its chunk are mapped, its
+ * chunk fails, and the chunks after it go back to the queue.
  */
 static void vfio_defer_claim(struct vfio_iommu *iommu, struct vfio_dma *dma,
 			     unsigned long first, unsigned long nr,
@@ -289,8 +366,9 @@ static void vfio_defer_claim(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	dma_addr_t iova = chunk_iova(dma, first);
 	size_t size = chunks_size(dma, first, nr);
 	struct mm_struct *mm = dma->mm;
-	unsigned long nr_runs = 0, rsvd = 0;
-	int ret = 0;
+	unsigned long nr_runs = 0, rsvd = 0, good = nr;
+	dma_addr_t fail_iova = iova;
+	int ret = 0, err;
 
 	bitmap_set(dd->claimed, first, nr);
 	if (first == dd->next)
@@ -303,21 +381,48 @@ static void vfio_defer_claim(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	mutex_unlock(&iommu->lock);
 
 	if (!ret) {
-		ret = vfio_defer_pin(dma, iova, size, runs, &nr_runs);
+		ret = vfio_defer_pin(dma, iova, size, runs, &nr_runs,
+				     &fail_iova);
 		mmput(mm);
+	}
+	if (ret && ret != -EINTR && ret != -ESRCH) {
+		good = iova_chunk(dma, fail_iova) - first;
+		nr_runs = vfio_defer_trim_runs(dma, runs, nr_runs,
+					       chunks_size(dma, first, good));
 	}
 
 	mutex_lock(&iommu->lock);
 	if (dd->cancel || defer->shutdown) {
 		vfio_defer_unpin_runs(dma, runs, nr_runs);
-		ret = -ECANCELED;
-	} else if (!ret) {
-		ret = vfio_defer_map_runs(iommu, dma, iova, runs, nr_runs,
-					  &rsvd);
-		if (ret)
+	} else if (ret == -EINTR) {
+		/* A sync's caller got a fatal signal: someone else maps it */
+		vfio_defer_unpin_runs(dma, runs, nr_runs);
+		vfio_defer_unclaim(iommu, dma, first, nr);
+	} else if (ret == -ESRCH) {
+		vfio_defer_fail(dma, defer, first, nr, ret, iova);
+	} else {
+		err = good ? vfio_defer_map_runs(iommu, dma, iova, runs,
+						 nr_runs, &rsvd) : 0;
+		if (err) {
 			vfio_defer_unpin_runs(dma, runs, nr_runs);
+			vfio_defer_fail(dma, defer, first, nr, err, iova);
+		} else {
+			if (good)
+				vfio_defer_done(dma, defer, first, good, rsvd);
+			if (ret) {
+				vfio_defer_fail(dma, defer, first + good, 1,
+						ret, fail_iova);
+				vfio_defer_unclaim(iommu, dma, first + good + 1,
+						   nr - good - 1);
+			}
+		}
 	}
-	vfio_defer_end(iommu, dma, first, nr, ret, rsvd);
+
+	dd->inflight--;
+	defer->inflight--;
+	defer->seq++;
+	wake_up_all(&defer->wait);
+	vfio_defer_update_idle(iommu);
 }
 
 static void vfio_defer_work(struct work_struct *work)
@@ -328,13 +433,6 @@ static void vfio_defer_work(struct work_struct *work)
 	struct vfio_iommu *iommu = w->iommu;
 	unsigned long first, nr;
 	struct vfio_dma *dma;
-
-	if (!w->runs) {
-		w->runs = kvmalloc_array(VFIO_DEFER_BATCH_PAGES,
-					 sizeof(*w->runs), GFP_KERNEL);
-		if (!w->runs)
-			return;	/* the other workers and syncs go on */
-	}
 
 	mutex_lock(&iommu->lock);
 	while (vfio_defer_next(to_defer(iommu), &dma, &first, &nr))
@@ -382,19 +480,51 @@ void vfio_defer_release(struct vfio_iommu *iommu)
 	mutex_lock(&iommu->lock);
 	defer->shutdown = true;
 	defer->seq++;
-	mutex_unlock(&iommu->lock);
 	wake_up_all(&defer->wait);
+	mutex_unlock(&iommu->lock);
 
 	for (i = 0; i < VFIO_DEFER_MAX_WORKERS; i++) {
 		cancel_work_sync(&defer->workers[i].work);
 		kvfree(defer->workers[i].runs);
 		defer->workers[i].runs = NULL;
 	}
-	wait_event(defer->wait, !READ_ONCE(defer->inflight));
+	/* Syncs see the shutdown and return -ENODEV */
+	wait_event(defer->wait,
+		   !READ_ONCE(defer->inflight) && !READ_ONCE(defer->syncs));
+	/* Let the last of them leave iommu->lock */
+	mutex_lock(&iommu->lock);
+	mutex_unlock(&iommu->lock);
 
 	if (defer->eventfd)
 		eventfd_ctx_put(defer->eventfd);
 	defer->eventfd = NULL;
+}
+
+/* At the first deferred map: how many workers, and their run arrays. */
+static int vfio_defer_workers_init(struct vfio_defer *defer)
+{
+	unsigned int i, nr;
+
+	if (defer->nr_workers)
+		return 0;
+	nr = clamp_t(unsigned int, defer_workers ?: num_online_cpus(), 1,
+		     VFIO_DEFER_MAX_WORKERS);
+	for (i = 0; i < nr; i++) {
+		defer->workers[i].runs =
+			kvmalloc_array(VFIO_DEFER_BATCH_PAGES,
+				       sizeof(struct vfio_defer_run),
+				       GFP_KERNEL_ACCOUNT);
+		if (!defer->workers[i].runs)
+			goto fail;
+	}
+	defer->nr_workers = nr;
+	return 0;
+fail:
+	while (i--) {
+		kvfree(defer->workers[i].runs);
+		defer->workers[i].runs = NULL;
+	}
+	return -ENOMEM;
 }
 
 static void vfio_defer_dma_free(struct vfio_defer_dma *dd)
@@ -411,7 +541,8 @@ static void vfio_defer_dma_free(struct vfio_defer_dma *dd)
  * @dma: the new mapping, linked at its full size, nothing pinned
  *
  * Charges the whole mapping to the caller's locked_vm (RLIMIT_MEMLOCK, as
- * the synchronous map would over its course) and hands it to the workers.
+ * the synchronous map would over its course) and queues it for the workers;
+ * the caller starts them with vfio_defer_kick() once it dropped the lock.
  *
  * Return: 0, -ENOMEM if RLIMIT_MEMLOCK is exceeded or memory is short.
  */
@@ -419,7 +550,7 @@ int vfio_defer_dma_start(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
 	struct vfio_defer *defer = to_defer(iommu);
 	unsigned long npage = dma->size >> PAGE_SHIFT;
-	struct vfio_defer_dma *dd, *pos;
+	struct vfio_defer_dma *dd;
 	size_t words;
 	int ret;
 
@@ -446,7 +577,9 @@ int vfio_defer_dma_start(struct vfio_iommu *iommu, struct vfio_dma *dma)
 		return -ENOMEM;
 	}
 
-	ret = vfio_lock_acct(dma, npage, false);
+	ret = vfio_defer_workers_init(defer);
+	if (!ret)
+		ret = vfio_lock_acct(dma, npage, false);
 	if (ret) {
 		vfio_defer_dma_free(dd);
 		return ret;
@@ -457,20 +590,11 @@ int vfio_defer_dma_start(struct vfio_iommu *iommu, struct vfio_dma *dma)
 	dma->defer = dd;
 	/* Over-report dirty pages rather than miss any (update_user_bitmap) */
 	dma->iommu_mapped = true;
-
-	list_for_each_entry(pos, &defer->pending, node) {
-		if (pos->dma->iova > dma->iova)
-			break;
-	}
-	list_add_tail(&dd->node, &pos->node);
+	INIT_LIST_HEAD(&dd->node);
+	vfio_defer_queue(defer, dd);
 
 	defer->deferred += dma->size;
 	defer->busy = true;
-	if (!defer->nr_workers)
-		defer->nr_workers = clamp_t(unsigned int,
-					    defer_workers ?: num_online_cpus(),
-					    1, VFIO_DEFER_MAX_WORKERS);
-	vfio_defer_kick(iommu);
 	return 0;
 }
 
@@ -499,6 +623,45 @@ bool vfio_defer_dma_cancel(struct vfio_iommu *iommu, struct vfio_dma *dma)
 }
 
 /**
+ * vfio_defer_dma_uncancel - undo vfio_defer_dma_cancel() for a failed unmap
+ * @iommu: type1 IOMMU, lock held
+ * @dma: deferred mapping that stays
+ */
+void vfio_defer_dma_uncancel(struct vfio_iommu *iommu, struct vfio_dma *dma)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+	struct vfio_defer_dma *dd = dma->defer;
+
+	dd->cancel = false;
+	defer->seq++;
+	wake_up_all(&defer->wait);
+	if (dd->next < dd->nr_chunks) {
+		vfio_defer_queue(defer, dd);
+		vfio_defer_kick(iommu);
+	}
+}
+
+/* The first failure of the mappings left, after one went. */
+static void vfio_defer_update_error(struct vfio_iommu *iommu)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+	struct rb_node *n;
+
+	defer->error = 0;
+	defer->error_iova = 0;
+	for (n = rb_first(&iommu->dma_list); n && defer->failed;
+	     n = rb_next(n)) {
+		struct vfio_dma *dma = rb_entry(n, struct vfio_dma, node);
+
+		if (dma->defer && dma->defer->error) {
+			defer->error = dma->defer->error;
+			defer->error_iova = dma->defer->error_iova;
+			break;
+		}
+	}
+}
+
+/**
  * vfio_defer_dma_unmapped - forget the deferred state of an unmapped mapping
  * @iommu: type1 IOMMU, lock held
  * @dma: mapping whose mapped chunks were just unmapped and unpinned
@@ -517,13 +680,11 @@ void vfio_defer_dma_unmapped(struct vfio_iommu *iommu, struct vfio_dma *dma)
 	defer->deferred -= dma->size;
 	defer->mapped -= dd->mapped;
 	defer->failed -= dd->failed;
-	if (!defer->failed) {
-		defer->error = 0;
-		defer->error_iova = 0;
-	}
 	if (dd->prepaid)
 		vfio_lock_acct(dma, -(long)dd->prepaid, true);
 	dma->defer = NULL;
+	if (dd->error)
+		vfio_defer_update_error(iommu);
 	vfio_defer_dma_free(dd);
 	defer->seq++;
 	wake_up_all(&defer->wait);
@@ -628,20 +789,24 @@ void vfio_defer_resume(struct vfio_iommu *iommu)
 }
 
 /*
- * One pass of a sync over [iova, last]: map free chunks (returns -EAGAIN
- * after each claim, as the lock was dropped), note busy ones in *wait.
+ * One pass of a sync over [*pos, last]: skip mapped chunks, map the first
+ * free run found (then return -EAGAIN with *pos at it: the lock was
+ * dropped) and note in *busy the first chunk someone else holds.
  */
-static int vfio_defer_sync_pass(struct vfio_iommu *iommu, dma_addr_t iova,
-				dma_addr_t last, bool *found, bool *wait)
+static int vfio_defer_sync_pass(struct vfio_iommu *iommu, dma_addr_t *pos,
+				dma_addr_t last, bool *found, dma_addr_t *busy)
 {
 	struct vfio_defer *defer = to_defer(iommu);
 	struct rb_node *n;
 
-	n = vfio_find_dma_first_node(iommu, iova, last - iova + 1);
+	/* A size of 0 means "to the end": [*pos, U64_MAX] would wrap */
+	n = vfio_find_dma_first_node(iommu, *pos,
+				     last == (dma_addr_t)-1 ? 0 :
+				     last - *pos + 1);
 	for (; n; n = rb_next(n)) {
 		struct vfio_dma *dma = rb_entry(n, struct vfio_dma, node);
 		struct vfio_defer_dma *dd = dma->defer;
-		unsigned long first, end, chunk;
+		unsigned long chunk, end;
 
 		if (dma->iova > last)
 			break;
@@ -649,19 +814,21 @@ static int vfio_defer_sync_pass(struct vfio_iommu *iommu, dma_addr_t iova,
 		if (!dd)
 			continue;
 
-		first = iova_chunk(dma, max(iova, dma->iova));
+		chunk = iova_chunk(dma, max(*pos, dma->iova));
 		end = iova_chunk(dma, min(last, dma->iova + dma->size - 1)) + 1;
-		for (chunk = first; chunk < end; chunk++) {
+		for (;;) {
 			struct vfio_defer_run *runs;
 			unsigned long run_end;
 
+			chunk = find_next_zero_bit(dd->done, end, chunk);
+			if (chunk >= end)
+				break;
 			if (test_bit(chunk, dd->bad))
 				return dd->error;
-			if (test_bit(chunk, dd->done))
-				continue;
 			if (test_bit(chunk, dd->claimed) || dd->cancel ||
-			    defer->paused || defer->shutdown) {
-				*wait = true;
+			    defer->paused) {
+				*busy = min(*busy, chunk_iova(dma, chunk));
+				chunk++;
 				continue;
 			}
 
@@ -669,9 +836,10 @@ static int vfio_defer_sync_pass(struct vfio_iommu *iommu, dma_addr_t iova,
 			run_end = find_next_bit(dd->claimed, run_end, chunk);
 			runs = kvmalloc_array((run_end - chunk) <<
 					      (VFIO_DEFER_CHUNK_SHIFT - PAGE_SHIFT),
-					      sizeof(*runs), GFP_KERNEL);
+					      sizeof(*runs), GFP_KERNEL_ACCOUNT);
 			if (!runs)
 				return -ENOMEM;
+			*pos = chunk_iova(dma, chunk);
 			vfio_defer_claim(iommu, dma, chunk, run_end - chunk,
 					 runs);
 			kvfree(runs);
@@ -686,47 +854,66 @@ static int vfio_defer_sync_pass(struct vfio_iommu *iommu, dma_addr_t iova,
  * @iommu: type1 IOMMU, lock not held
  * @iova: first byte
  * @last: last byte
+ * @killable: wait only for fatal signals (vfio_pin_pages() callers)
  *
  * Maps the free chunks of deferred mappings in the range at once and waits
  * for those being mapped.
  *
  * Return: 0, -ENOENT if no mapping overlaps the range, the error the
- * background hit for a chunk of it, -EINTR on a signal, or -ENOMEM.
+ * background hit for a mapping in it, -EINTR on a signal, -ENODEV if the
+ * container goes away, or -ENOMEM.
  */
 int vfio_defer_sync(struct vfio_iommu *iommu, dma_addr_t iova,
-		    dma_addr_t last)
+		    dma_addr_t last, bool killable)
 {
 	struct vfio_defer *defer = to_defer(iommu);
+	dma_addr_t pos = iova, busy;
+	bool found = false;
 	unsigned long seq;
-	bool found, wait;
 	int ret;
 
+	/* Chunk starts are page aligned, @last is not: busy == last is none */
+	busy = last;
 	mutex_lock(&iommu->lock);
+	defer->syncs++;
 	for (;;) {
-		found = false;
-		wait = false;
-		ret = vfio_defer_sync_pass(iommu, iova, last, &found, &wait);
-		if (ret == -EAGAIN)
+		if (defer->shutdown) {
+			ret = -ENODEV;
+			break;
+		}
+		ret = vfio_defer_sync_pass(iommu, &pos, last, &found, &busy);
+		if (ret == -EAGAIN) {
+			pos = min(pos, busy);
 			continue;
+		}
 		if (ret)
 			break;
 		if (!found) {
 			ret = -ENOENT;
 			break;
 		}
-		if (!wait)
+		if (busy == last)
 			break;
 
+		/* Chunks from @busy on are someone else's: wait for a change */
+		pos = busy;
+		busy = last;
 		seq = defer->seq;
 		mutex_unlock(&iommu->lock);
-		ret = wait_event_interruptible(defer->wait,
-					       READ_ONCE(defer->seq) != seq);
+		if (killable)
+			ret = wait_event_killable(defer->wait,
+						  READ_ONCE(defer->seq) != seq);
+		else
+			ret = wait_event_interruptible(defer->wait,
+						       READ_ONCE(defer->seq) != seq);
 		mutex_lock(&iommu->lock);
 		if (ret) {
 			ret = -EINTR;
 			break;
 		}
 	}
+	if (!--defer->syncs && defer->shutdown)
+		wake_up_all(&defer->wait);
 	mutex_unlock(&iommu->lock);
 	return ret;
 }
@@ -791,6 +978,9 @@ long vfio_defer_ioctl_sync(struct vfio_iommu *iommu, unsigned long arg)
 	u64 pgmask, last;
 	int ret = 0;
 
+	/* Like VFIO_IOMMU_DIRTY_PAGES: type1v2 only */
+	if (!iommu->v2)
+		return -EACCES;
 	if (copy_from_user(&sync, (void __user *)arg, minsz))
 		return -EFAULT;
 	if (sync.argsz < minsz)
@@ -805,7 +995,7 @@ long vfio_defer_ioctl_sync(struct vfio_iommu *iommu, unsigned long arg)
 		if (!sync.size || (sync.iova | sync.size) & pgmask ||
 		    last < sync.iova || (dma_addr_t)last != last)
 			return -EINVAL;
-		ret = vfio_defer_sync(iommu, sync.iova, last);
+		ret = vfio_defer_sync(iommu, sync.iova, last, false);
 		break;
 	case VFIO_DEFER_SYNC_FLAG_ALL:
 	case VFIO_DEFER_SYNC_FLAG_QUERY:
@@ -813,7 +1003,7 @@ long vfio_defer_ioctl_sync(struct vfio_iommu *iommu, unsigned long arg)
 		if (sync.iova || sync.size)
 			return -EINVAL;
 		if (sync.flags == VFIO_DEFER_SYNC_FLAG_ALL) {
-			ret = vfio_defer_sync(iommu, 0, (dma_addr_t)-1);
+			ret = vfio_defer_sync(iommu, 0, (dma_addr_t)-1, false);
 			if (ret == -ENOENT)
 				ret = 0;
 		} else if (sync.flags == VFIO_DEFER_SYNC_FLAG_EVENTFD) {

@@ -42,6 +42,7 @@ struct vfio_defer {
 	unsigned long		seq;		/* bumped when a claim ends */
 	unsigned int		inflight;	/* claims being pinned unlocked */
 	unsigned int		paused;		/* vfio_defer_drain() callers */
+	unsigned int		syncs;		/* vfio_defer_sync() callers */
 	bool			shutdown;	/* container going away */
 	bool			busy;		/* work left since last idle */
 	unsigned int		nr_workers;
@@ -80,6 +81,7 @@ void vfio_defer_init(struct vfio_iommu *iommu);
 void vfio_defer_release(struct vfio_iommu *iommu);
 
 int vfio_defer_dma_start(struct vfio_iommu *iommu, struct vfio_dma *dma);
+void vfio_defer_kick(struct vfio_iommu *iommu);
 bool vfio_defer_dma_cancel(struct vfio_iommu *iommu, struct vfio_dma *dma);
 void vfio_defer_dma_unmapped(struct vfio_iommu *iommu, struct vfio_dma *dma);
 bool vfio_defer_dma_pending(struct vfio_dma *dma);
@@ -89,7 +91,8 @@ dma_addr_t vfio_defer_next_mapped(struct vfio_dma *dma, dma_addr_t iova);
 void vfio_defer_drain(struct vfio_iommu *iommu);
 void vfio_defer_resume(struct vfio_iommu *iommu);
 int vfio_defer_sync(struct vfio_iommu *iommu, dma_addr_t iova,
-		    dma_addr_t last);
+		    dma_addr_t last, bool killable);
+void vfio_defer_dma_uncancel(struct vfio_iommu *iommu, struct vfio_dma *dma);
 
 int vfio_defer_add_cap(struct vfio_iommu *iommu, struct vfio_info_cap *caps);
 long vfio_defer_ioctl_sync(struct vfio_iommu *iommu, unsigned long arg);

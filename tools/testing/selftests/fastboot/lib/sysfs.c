@@ -85,6 +85,47 @@ long proc_field_kb(const char *path, const char *field)
 	return kb;
 }
 
+long long proc_vmstat(const char *name)
+{
+	size_t nlen = strlen(name);
+	long long val = -ENOENT;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, nlen) && line[nlen] == ' ' &&
+		    sscanf(line + nlen + 1, "%lld", &val) == 1)
+			break;
+	}
+	fclose(f);
+	return val;
+}
+
+int vmstat_refresh(void)
+{
+	return sysfs_write_str("/proc/sys/vm/stat_refresh", "1");
+}
+
+long long foll_pins_outstanding(void)
+{
+	long long acquired, released;
+	int ret;
+
+	ret = vmstat_refresh();
+	if (ret)
+		return ret;
+	acquired = proc_vmstat("nr_foll_pin_acquired");
+	if (acquired < 0)
+		return acquired;
+	released = proc_vmstat("nr_foll_pin_released");
+	if (released < 0)
+		return released;
+	return acquired - released;
+}
+
 int sysfs_link_name(const char *path, char *buf, size_t len)
 {
 	char link[PATH_MAX];

@@ -32,4 +32,21 @@ int sysfs_write_str(const char *path, const char *s);
  */
 long proc_field_kb(const char *path, const char *field);
 
+/*
+ * The value of counter @name in /proc/vmstat, -ENOENT if there is none, or
+ * -errno.  Node and zone counters are summed per CPU and folded into the
+ * global value only from time to time; vmstat_refresh() folds them now.
+ */
+long long proc_vmstat(const char *name);
+
+/* Fold every CPU's vmstat deltas (/proc/sys/vm/stat_refresh).  0 or -errno. */
+int vmstat_refresh(void);
+
+/*
+ * Pages pinned with FOLL_PIN (pin_user_pages*(), as VFIO type1 pins) and
+ * not released yet, system-wide: nr_foll_pin_acquired -
+ * nr_foll_pin_released after vmstat_refresh().  >= 0, or -errno.
+ */
+long long foll_pins_outstanding(void);
+
 #endif /* FASTBOOT_SYSFS_H */

@@ -117,71 +117,108 @@ static int fail(struct vfio_dev *d, int ret, const char *fmt, ...)
 	return ret;
 }
 
-/* Walk the VFIO_IOMMU_GET_INFO capability chain for the IOVA ranges. */
-static int vfio_get_iommu_info(struct vfio_dev *d)
+/*
+ * VFIO_IOMMU_GET_INFO with room for the whole capability chain: *@out gets a
+ * malloc()ed buffer (free() it) and *@size its size.  0 or -errno.
+ */
+static int iommu_info_read(struct vfio_dev *d,
+			   struct vfio_iommu_type1_info **out, uint32_t *size)
 {
 	struct vfio_iommu_type1_info *info;
-	struct vfio_info_cap_header *hdr;
-	uint32_t argsz = sizeof(*info), off;
-	int ret = 0;
+	uint32_t argsz = sizeof(*info);
+	int ret;
 
 	info = calloc(1, argsz);
 	if (!info)
 		return -ENOMEM;
 	info->argsz = argsz;
-	if (ioctl(d->container, VFIO_IOMMU_GET_INFO, info)) {
-		ret = -errno;
-		goto out;
-	}
+	if (ioctl(d->container, VFIO_IOMMU_GET_INFO, info))
+		goto err;
 	if (info->argsz > argsz) {
 		struct vfio_iommu_type1_info *bigger;
 
 		argsz = info->argsz;
 		bigger = realloc(info, argsz);
 		if (!bigger) {
-			ret = -ENOMEM;
-			goto out;
+			free(info);
+			return -ENOMEM;
 		}
 		info = bigger;
 		memset(info, 0, argsz);
 		info->argsz = argsz;
-		if (ioctl(d->container, VFIO_IOMMU_GET_INFO, info)) {
-			ret = -errno;
-			goto out;
-		}
+		if (ioctl(d->container, VFIO_IOMMU_GET_INFO, info))
+			goto err;
 	}
+	*out = info;
+	*size = argsz;
+	return 0;
+err:
+	ret = -errno;
+	free(info);
+	return ret;
+}
+
+/*
+ * The next capability header of @info's chain after offset @off (0: the
+ * first).  Returns its offset, 0 at the end, or -errno for a malformed
+ * chain (-EOVERFLOW past @argsz, -EINVAL for a loop).
+ */
+static long iommu_info_next_cap(const struct vfio_iommu_type1_info *info,
+				uint32_t argsz, uint32_t off)
+{
+	const struct vfio_info_cap_header *hdr;
+	uint32_t next;
+
+	if (!off) {
+		if (!(info->flags & VFIO_IOMMU_INFO_CAPS))
+			return 0;
+		next = info->cap_offset;
+	} else {
+		hdr = (const void *)((const char *)info + off);
+		next = hdr->next;
+		if (next && next <= off)
+			return -EINVAL;		/* a loop in the chain */
+	}
+	if (next && next + sizeof(*hdr) > argsz)
+		return -EOVERFLOW;
+	return next;
+}
+
+/* Walk the VFIO_IOMMU_GET_INFO capability chain for the IOVA ranges. */
+static int vfio_get_iommu_info(struct vfio_dev *d)
+{
+	struct vfio_iommu_type1_info *info;
+	struct vfio_info_cap_header *hdr;
+	uint32_t argsz;
+	long off;
+	int ret;
+
+	ret = iommu_info_read(d, &info, &argsz);
+	if (ret)
+		return ret;
 
 	d->iova_pgsizes = info->iova_pgsizes;
 	d->nr_iova_ranges = 0;
-	if (!(info->flags & VFIO_IOMMU_INFO_CAPS) || !info->cap_offset)
-		goto out;
-
-	for (off = info->cap_offset; off; off = hdr->next) {
+	for (off = iommu_info_next_cap(info, argsz, 0); off > 0;
+	     off = iommu_info_next_cap(info, argsz, off)) {
 		struct vfio_iommu_type1_info_cap_iova_range *cap;
 		uint32_t i;
 
-		if (off + sizeof(*hdr) > argsz) {
-			ret = -EOVERFLOW;
-			break;
-		}
 		hdr = (struct vfio_info_cap_header *)((char *)info + off);
-		if (hdr->next && hdr->next <= off) {
-			ret = -EINVAL;		/* a loop in the chain */
-			break;
-		}
 		if (hdr->id != VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE)
 			continue;
 		cap = (void *)hdr;
 		if (off + sizeof(*cap) +
 		    (uint64_t)cap->nr_iovas * sizeof(cap->iova_ranges[0]) > argsz) {
-			ret = -EOVERFLOW;
+			off = -EOVERFLOW;
 			break;
 		}
 		for (i = 0; i < cap->nr_iovas && i < VFIO_MAX_IOVA_RANGES; i++)
 			d->iova_ranges[i] = cap->iova_ranges[i];
 		d->nr_iova_ranges = i;
 	}
-out:
+	if (off < 0)
+		ret = off;
 	free(info);
 	return ret;
 }
@@ -342,8 +379,8 @@ int vfio_dma_map_rw(struct vfio_dev *d, void *buf, uint64_t iova,
 			    VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE);
 }
 
-static int do_unmap(struct vfio_dev *d, uint64_t iova, uint64_t size,
-		    uint32_t flags, uint64_t *unmapped)
+int vfio_dma_unmap_flags(struct vfio_dev *d, uint64_t iova, uint64_t size,
+			 uint32_t flags, uint64_t *unmapped)
 {
 	struct vfio_iommu_type1_dma_unmap unmap = {
 		.argsz = sizeof(unmap),
@@ -362,13 +399,111 @@ static int do_unmap(struct vfio_dev *d, uint64_t iova, uint64_t size,
 int vfio_dma_unmap(struct vfio_dev *d, uint64_t iova, uint64_t size,
 		   uint64_t *unmapped)
 {
-	return do_unmap(d, iova, size, 0, unmapped);
+	return vfio_dma_unmap_flags(d, iova, size, 0, unmapped);
 }
 
 int vfio_dma_unmap_all(struct vfio_dev *d, uint64_t *unmapped)
 {
-	return do_unmap(d, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, unmapped);
+	return vfio_dma_unmap_flags(d, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL, unmapped);
 }
+
+int vfio_check_extension(struct vfio_dev *d, unsigned long ext)
+{
+	int ret = ioctl(d->container, VFIO_CHECK_EXTENSION, ext);
+
+	return ret < 0 ? -errno : ret;
+}
+
+int vfio_iommu_info_cap(struct vfio_dev *d, uint16_t id, void *cap,
+			size_t len)
+{
+	struct vfio_iommu_type1_info *info;
+	uint32_t argsz;
+	long off;
+	int ret;
+
+	ret = iommu_info_read(d, &info, &argsz);
+	if (ret)
+		return ret;
+	ret = -ENOENT;
+	for (off = iommu_info_next_cap(info, argsz, 0); off > 0;
+	     off = iommu_info_next_cap(info, argsz, off)) {
+		const struct vfio_info_cap_header *hdr =
+			(const void *)((const char *)info + off);
+		size_t avail = argsz - (uint32_t)off;
+
+		if (hdr->id != id)
+			continue;
+		memset(cap, 0, len);
+		memcpy(cap, hdr, len < avail ? len : avail);
+		ret = 0;
+		break;
+	}
+	if (off < 0)
+		ret = off;
+	free(info);
+	return ret;
+}
+
+#ifdef VFIO_TYPE1_DEFER_MAP
+int vfio_defer_cap(struct vfio_dev *d,
+		   struct vfio_iommu_type1_info_cap_defer_map *cap)
+{
+	return vfio_iommu_info_cap(d, VFIO_IOMMU_TYPE1_INFO_CAP_DEFER_MAP, cap,
+				   sizeof(*cap));
+}
+
+int vfio_dma_map_defer(struct vfio_dev *d, void *buf, uint64_t iova,
+		       uint64_t size)
+{
+	return vfio_dma_map(d, (uintptr_t)buf, iova, size,
+			    VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
+			    VFIO_DMA_MAP_FLAG_DEFER);
+}
+
+int vfio_defer_sync_raw(struct vfio_dev *d, uint32_t flags, uint64_t iova,
+			uint64_t size, int32_t eventfd,
+			struct vfio_iommu_type1_defer_sync *out)
+{
+	struct vfio_iommu_type1_defer_sync s = {
+		.argsz = sizeof(s),
+		.flags = flags,
+		.iova = iova,
+		.size = size,
+		.eventfd = eventfd,
+	};
+
+	if (ioctl(d->container, VFIO_IOMMU_DEFER_SYNC, &s))
+		return -errno;
+	if (out)
+		*out = s;
+	return 0;
+}
+
+int vfio_defer_sync(struct vfio_dev *d, uint64_t iova, uint64_t size,
+		    struct vfio_iommu_type1_defer_sync *out)
+{
+	return vfio_defer_sync_raw(d, 0, iova, size, 0, out);
+}
+
+int vfio_defer_sync_all(struct vfio_dev *d,
+			struct vfio_iommu_type1_defer_sync *out)
+{
+	return vfio_defer_sync_raw(d, VFIO_DEFER_SYNC_FLAG_ALL, 0, 0, 0, out);
+}
+
+int vfio_defer_query(struct vfio_dev *d,
+		     struct vfio_iommu_type1_defer_sync *out)
+{
+	return vfio_defer_sync_raw(d, VFIO_DEFER_SYNC_FLAG_QUERY, 0, 0, 0, out);
+}
+
+int vfio_defer_set_eventfd(struct vfio_dev *d, int fd)
+{
+	return vfio_defer_sync_raw(d, VFIO_DEFER_SYNC_FLAG_EVENTFD, 0, 0, fd,
+				   NULL);
+}
+#endif /* VFIO_TYPE1_DEFER_MAP */
 
 bool vfio_iova_valid(const struct vfio_dev *d, uint64_t iova, uint64_t size)
 {

@@ -67,6 +67,60 @@ int vfio_dma_unmap(struct vfio_dev *d, uint64_t iova, uint64_t size,
 /* VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_ALL. */
 int vfio_dma_unmap_all(struct vfio_dev *d, uint64_t *unmapped);
 
+/* VFIO_IOMMU_UNMAP_DMA with raw flags (e.g. VFIO_DMA_UNMAP_FLAG_VADDR). */
+int vfio_dma_unmap_flags(struct vfio_dev *d, uint64_t iova, uint64_t size,
+			 uint32_t flags, uint64_t *unmapped);
+
+/* VFIO_CHECK_EXTENSION on the container: what the kernel returns, or -errno. */
+int vfio_check_extension(struct vfio_dev *d, unsigned long ext);
+
+/*
+ * Copy capability @id of the VFIO_IOMMU_GET_INFO chain, header included, to
+ * @cap (at most @len bytes; the rest of @cap is zeroed).  0, -ENOENT if the
+ * chain has no such capability, or -errno.
+ */
+int vfio_iommu_info_cap(struct vfio_dev *d, uint16_t id, void *cap,
+			size_t len);
+
+/*
+ * Deferred mapping (VFIO_TYPE1_DEFER_MAP): pin and map in the background,
+ * VFIO_IOMMU_DEFER_SYNC to wait for it.  All return 0 or -errno.  Only with
+ * uapi headers that have it, so that the other tests build without.
+ */
+#ifdef VFIO_TYPE1_DEFER_MAP
+
+/* The VFIO_IOMMU_TYPE1_INFO_CAP_DEFER_MAP capability. */
+int vfio_defer_cap(struct vfio_dev *d,
+		   struct vfio_iommu_type1_info_cap_defer_map *cap);
+
+/* Map @size bytes at @buf, readable and writable, with VFIO_DMA_MAP_FLAG_DEFER. */
+int vfio_dma_map_defer(struct vfio_dev *d, void *buf, uint64_t iova,
+		       uint64_t size);
+
+/*
+ * VFIO_IOMMU_DEFER_SYNC with raw arguments (argsz is the struct's size);
+ * *@out, if not NULL, gets the struct the kernel wrote back on success.
+ */
+int vfio_defer_sync_raw(struct vfio_dev *d, uint32_t flags, uint64_t iova,
+			uint64_t size, int32_t eventfd,
+			struct vfio_iommu_type1_defer_sync *out);
+
+/* Wait until [iova, iova + size) is pinned and mapped (flags 0). */
+int vfio_defer_sync(struct vfio_dev *d, uint64_t iova, uint64_t size,
+		    struct vfio_iommu_type1_defer_sync *out);
+
+/* The same for every mapping (VFIO_DEFER_SYNC_FLAG_ALL). */
+int vfio_defer_sync_all(struct vfio_dev *d,
+			struct vfio_iommu_type1_defer_sync *out);
+
+/* Progress only (VFIO_DEFER_SYNC_FLAG_QUERY). */
+int vfio_defer_query(struct vfio_dev *d,
+		     struct vfio_iommu_type1_defer_sync *out);
+
+/* Signal eventfd @fd when the background work is idle; -1 clears it. */
+int vfio_defer_set_eventfd(struct vfio_dev *d, int fd);
+#endif /* VFIO_TYPE1_DEFER_MAP */
+
 /* Whether [iova, iova + size) lies in one of the usable IOVA ranges. */
 bool vfio_iova_valid(const struct vfio_dev *d, uint64_t iova, uint64_t size);
 
