@@ -872,8 +872,6 @@ int vfio_defer_sync(struct vfio_iommu *iommu, dma_addr_t iova,
 	unsigned long seq;
 	int ret;
 
-	/* Chunk starts are page aligned, @last is not: busy == last is none */
-	busy = last;
 	mutex_lock(&iommu->lock);
 	defer->syncs++;
 	for (;;) {
@@ -881,6 +879,12 @@ int vfio_defer_sync(struct vfio_iommu *iommu, dma_addr_t iova,
 			ret = -ENODEV;
 			break;
 		}
+		/*
+		 * Chunk starts are page aligned, @last is not: busy == last
+		 * means none.  After a claim, look again from the first busy
+		 * chunk of this pass: it may be done by now.
+		 */
+		busy = last;
 		ret = vfio_defer_sync_pass(iommu, &pos, last, &found, &busy);
 		if (ret == -EAGAIN) {
 			pos = min(pos, busy);
@@ -897,7 +901,6 @@ int vfio_defer_sync(struct vfio_iommu *iommu, dma_addr_t iova,
 
 		/* Chunks from @busy on are someone else's: wait for a change */
 		pos = busy;
-		busy = last;
 		seq = defer->seq;
 		mutex_unlock(&iommu->lock);
 		if (killable)
