@@ -107,6 +107,7 @@ static void vfio_defer_queue(struct vfio_defer *defer,
 {
 	struct vfio_defer_dma *pos;
 
+	defer->busy = true;
 	if (!list_empty(&dd->node))
 		return;
 	list_for_each_entry(pos, &defer->pending, node) {
@@ -356,10 +357,13 @@ static unsigned long vfio_defer_trim_runs(struct vfio_dma *dma,
  *
  * If a page cannot be pinned, the chunks before its chunk are mapped, its
  * chunk fails, and the chunks after it go back to the queue.
+ *
+ * Return: 0, -EINTR if the caller got a fatal signal, -ECANCELED, or the
+ * error the claim failed with.
  */
-static void vfio_defer_claim(struct vfio_iommu *iommu, struct vfio_dma *dma,
-			     unsigned long first, unsigned long nr,
-			     struct vfio_defer_run *runs)
+static int vfio_defer_claim(struct vfio_iommu *iommu, struct vfio_dma *dma,
+			    unsigned long first, unsigned long nr,
+			    struct vfio_defer_run *runs)
 {
 	struct vfio_defer *defer = to_defer(iommu);
 	struct vfio_defer_dma *dd = dma->defer;
@@ -393,7 +397,11 @@ static void vfio_defer_claim(struct vfio_iommu *iommu, struct vfio_dma *dma,
 
 	mutex_lock(&iommu->lock);
 	if (dd->cancel || defer->shutdown) {
+		/* Unclaimed for vfio_defer_dma_uncancel(), should the unmap fail */
 		vfio_defer_unpin_runs(dma, runs, nr_runs);
+		bitmap_clear(dd->claimed, first, nr);
+		dd->next = min(dd->next, first);
+		ret = -ECANCELED;
 	} else if (ret == -EINTR) {
 		/* A sync's caller got a fatal signal: someone else maps it */
 		vfio_defer_unpin_runs(dma, runs, nr_runs);
@@ -423,6 +431,7 @@ static void vfio_defer_claim(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	defer->seq++;
 	wake_up_all(&defer->wait);
 	vfio_defer_update_idle(iommu);
+	return ret;
 }
 
 static void vfio_defer_work(struct work_struct *work)
@@ -604,7 +613,8 @@ int vfio_defer_dma_start(struct vfio_iommu *iommu, struct vfio_dma *dma)
  * @dma: deferred mapping
  *
  * No new claims are made on @dma.  If claims are in flight, drops the lock,
- * waits for them and takes it again.
+ * waits for one of them to end and takes it again.  A caller that does not
+ * remove @dma after all must call vfio_defer_dma_uncancel().
  *
  * Return: true if the lock was dropped (the caller must look up again).
  */
@@ -612,12 +622,16 @@ bool vfio_defer_dma_cancel(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
 	struct vfio_defer_dma *dd = dma->defer;
 
+	struct vfio_defer *defer = to_defer(iommu);
+	unsigned long seq = defer->seq;
+
 	dd->cancel = true;
 	if (!dd->inflight)
 		return false;
 
+	/* @dd may be gone when we wake (another unmap): wait on @defer */
 	mutex_unlock(&iommu->lock);
-	wait_event(iommu->defer.wait, !READ_ONCE(dd->inflight));
+	wait_event(defer->wait, READ_ONCE(defer->seq) != seq);
 	mutex_lock(&iommu->lock);
 	return true;
 }
@@ -638,6 +652,30 @@ void vfio_defer_dma_uncancel(struct vfio_iommu *iommu, struct vfio_dma *dma)
 	if (dd->next < dd->nr_chunks) {
 		vfio_defer_queue(defer, dd);
 		vfio_defer_kick(iommu);
+	}
+}
+
+/**
+ * vfio_defer_uncancel_range - undo cancels of a failed unmap
+ * @iommu: type1 IOMMU, lock held
+ * @iova: start of the unmap's range
+ * @size: its size (0: to the end)
+ *
+ * A mapping cancelled by an unmap that then failed (after dropping the
+ * lock) must be mapped by the workers again.
+ */
+void vfio_defer_uncancel_range(struct vfio_iommu *iommu, dma_addr_t iova,
+			       u64 size)
+{
+	struct rb_node *n = vfio_find_dma_first_node(iommu, iova, size);
+
+	for (; n; n = rb_next(n)) {
+		struct vfio_dma *dma = rb_entry(n, struct vfio_dma, node);
+
+		if (size && dma->iova >= iova + size)
+			break;
+		if (dma->defer && dma->defer->cancel)
+			vfio_defer_dma_uncancel(iommu, dma);
 	}
 }
 
@@ -790,14 +828,17 @@ void vfio_defer_resume(struct vfio_iommu *iommu)
 
 /*
  * One pass of a sync over [*pos, last]: skip mapped chunks, map the first
- * free run found (then return -EAGAIN with *pos at it: the lock was
- * dropped) and note in *busy the first chunk someone else holds.
+ * free run found (then return 1 with *pos at it: the lock was dropped) and
+ * note in *busy the first chunk someone else holds.  A mapping being
+ * unmapped is skipped: waiting for it could deadlock with the unmap's
+ * notifier (vfio_pin_pages() callers).
  */
 static int vfio_defer_sync_pass(struct vfio_iommu *iommu, dma_addr_t *pos,
 				dma_addr_t last, bool *found, dma_addr_t *busy)
 {
 	struct vfio_defer *defer = to_defer(iommu);
 	struct rb_node *n;
+	int ret;
 
 	/* A size of 0 means "to the end": [*pos, U64_MAX] would wrap */
 	n = vfio_find_dma_first_node(iommu, *pos,
@@ -811,7 +852,7 @@ static int vfio_defer_sync_pass(struct vfio_iommu *iommu, dma_addr_t *pos,
 		if (dma->iova > last)
 			break;
 		*found = true;
-		if (!dd)
+		if (!dd || dd->cancel)
 			continue;
 
 		chunk = iova_chunk(dma, max(*pos, dma->iova));
@@ -825,8 +866,11 @@ static int vfio_defer_sync_pass(struct vfio_iommu *iommu, dma_addr_t *pos,
 				break;
 			if (test_bit(chunk, dd->bad))
 				return dd->error;
-			if (test_bit(chunk, dd->claimed) || dd->cancel ||
-			    defer->paused) {
+			if (defer->paused) {
+				*busy = min(*busy, chunk_iova(dma, chunk));
+				break;
+			}
+			if (test_bit(chunk, dd->claimed)) {
 				*busy = min(*busy, chunk_iova(dma, chunk));
 				chunk++;
 				continue;
@@ -840,10 +884,10 @@ static int vfio_defer_sync_pass(struct vfio_iommu *iommu, dma_addr_t *pos,
 			if (!runs)
 				return -ENOMEM;
 			*pos = chunk_iova(dma, chunk);
-			vfio_defer_claim(iommu, dma, chunk, run_end - chunk,
-					 runs);
+			ret = vfio_defer_claim(iommu, dma, chunk,
+					       run_end - chunk, runs);
 			kvfree(runs);
-			return -EAGAIN;
+			return ret == -EINTR ? ret : 1;
 		}
 	}
 	return 0;
@@ -886,8 +930,13 @@ int vfio_defer_sync(struct vfio_iommu *iommu, dma_addr_t iova,
 		 */
 		busy = last;
 		ret = vfio_defer_sync_pass(iommu, &pos, last, &found, &busy);
-		if (ret == -EAGAIN) {
+		if (ret == 1) {
 			pos = min(pos, busy);
+			if (fatal_signal_pending(current) ||
+			    (!killable && signal_pending(current))) {
+				ret = -EINTR;
+				break;
+			}
 			continue;
 		}
 		if (ret)

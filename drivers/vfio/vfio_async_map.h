@@ -93,6 +93,8 @@ void vfio_defer_resume(struct vfio_iommu *iommu);
 int vfio_defer_sync(struct vfio_iommu *iommu, dma_addr_t iova,
 		    dma_addr_t last, bool killable);
 void vfio_defer_dma_uncancel(struct vfio_iommu *iommu, struct vfio_dma *dma);
+void vfio_defer_uncancel_range(struct vfio_iommu *iommu, dma_addr_t iova,
+			       u64 size);
 
 int vfio_defer_add_cap(struct vfio_iommu *iommu, struct vfio_info_cap *caps);
 long vfio_defer_ioctl_sync(struct vfio_iommu *iommu, unsigned long arg);

@@ -1497,6 +1497,45 @@ TEST_F_TIMEOUT(async_map_api, extension_and_cap, 180)
 	EXPECT_EQ(0, vfio_defer_set_eventfd(&c->dev, -1));
 }
 
+#define WORKERS_PARAM	"/sys/module/vfio_iommu_type1/parameters/defer_workers"
+
+/*
+ * The module parameter defer_workers: a container takes its value at its
+ * first deferred map (GET_INFO reports it before that, then the container's
+ * own), later changes are for new containers, and junk is refused.
+ */
+TEST_F_TIMEOUT(async_map_api, workers_param, 180)
+{
+	const uint64_t iova = 2 * SZ_1G;
+	const size_t size = 16 * SZ_1M;
+	struct vfio_iommu_type1_info_cap_defer_map cap;
+	struct ctx *c = &self->c;
+	unsigned long saved, v;
+	char val[32];
+	char *buf;
+
+	ASSERT_EQ(0, sysfs_read_ulong(WORKERS_PARAM, 10, &saved));
+	EXPECT_NE(0, sysfs_write_str(WORKERS_PARAM, "many"));
+	EXPECT_EQ(0, sysfs_read_ulong(WORKERS_PARAM, 10, &v));
+	EXPECT_EQ(saved, v) TH_LOG("a refused write changed the parameter");
+
+	ASSERT_EQ(0, sysfs_write_str(WORKERS_PARAM, "1"));
+	EXPECT_EQ(0, vfio_defer_cap(&c->dev, &cap));
+	EXPECT_EQ(1U, cap.workers) TH_LOG("before the first deferred map");
+
+	buf = buf_alloc(_metadata, c, size);
+	EXPECT_EQ(0, vfio_dma_map_defer(&c->dev, buf, iova, size));
+	EXPECT_EQ(0, sysfs_write_str(WORKERS_PARAM, "3"));
+	EXPECT_EQ(0, vfio_defer_cap(&c->dev, &cap));
+	EXPECT_EQ(1U, cap.workers) TH_LOG("the container keeps its workers");
+	EXPECT_EQ(0, vfio_defer_sync_all(&c->dev, NULL));
+	expect_state(_metadata, c, size, size, "one worker and a sync");
+	expect_unmap(_metadata, c, iova, size);
+
+	snprintf(val, sizeof(val), "%lu", saved);
+	EXPECT_EQ(0, sysfs_write_str(WORKERS_PARAM, val));
+}
+
 /*
  * Every bad argument fails with the documented errno and changes nothing:
  * QUERY reads the same before and after, an armed eventfd stays armed,
