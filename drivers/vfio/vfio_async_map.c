@@ -165,19 +165,23 @@ static bool vfio_defer_next(struct vfio_defer *defer, struct vfio_dma **dmap,
 	return true;
 }
 
+/* Unpin @npage pages from @pfn, one run: reserved pfns were never pinned. */
+static void vfio_defer_unpin(struct vfio_dma *dma, unsigned long pfn,
+			     unsigned long npage)
+{
+	if (npage && !is_invalid_reserved_pfn(pfn))
+		unpin_user_page_range_dirty_lock(pfn_to_page(pfn), npage,
+						 dma->prot & IOMMU_WRITE);
+}
+
 static void vfio_defer_unpin_runs(struct vfio_dma *dma,
 				  struct vfio_defer_run *runs,
 				  unsigned long nr_runs)
 {
 	unsigned long i;
 
-	for (i = 0; i < nr_runs; i++) {
-		if (is_invalid_reserved_pfn(runs[i].pfn))
-			continue;
-		unpin_user_page_range_dirty_lock(pfn_to_page(runs[i].pfn),
-						 runs[i].npage,
-						 dma->prot & IOMMU_WRITE);
-	}
+	for (i = 0; i < nr_runs; i++)
+		vfio_defer_unpin(dma, runs[i].pfn, runs[i].npage);
 }
 
 /*
@@ -310,9 +314,13 @@ static void vfio_defer_fail(struct vfio_dma *dma, struct vfio_defer *defer,
 	}
 }
 
-/* Give chunks [first, first + nr) of a claim back to the queue. */
+/*
+ * Give chunks [first, first + nr) of a claim back, and to the workers if
+ * @requeue (a cancelled mapping is queued again by its uncancel only).
+ */
 static void vfio_defer_unclaim(struct vfio_iommu *iommu, struct vfio_dma *dma,
-			       unsigned long first, unsigned long nr)
+			       unsigned long first, unsigned long nr,
+			       bool requeue)
 {
 	struct vfio_defer_dma *dd = dma->defer;
 
@@ -320,8 +328,10 @@ static void vfio_defer_unclaim(struct vfio_iommu *iommu, struct vfio_dma *dma,
 		return;
 	bitmap_clear(dd->claimed, first, nr);
 	dd->next = min(dd->next, first);
-	vfio_defer_queue(to_defer(iommu), dd);
-	vfio_defer_kick(iommu);
+	if (requeue) {
+		vfio_defer_queue(to_defer(iommu), dd);
+		vfio_defer_kick(iommu);
+	}
 }
 
 /*
@@ -337,11 +347,7 @@ static unsigned long vfio_defer_trim_runs(struct vfio_dma *dma,
 	for (i = 0; i < nr_runs; i++) {
 		unsigned long take = min(left, runs[i].npage);
 
-		if (take < runs[i].npage &&
-		    !is_invalid_reserved_pfn(runs[i].pfn))
-			unpin_user_page_range_dirty_lock(pfn_to_page(runs[i].pfn + take),
-							 runs[i].npage - take,
-							 dma->prot & IOMMU_WRITE);
+		vfio_defer_unpin(dma, runs[i].pfn + take, runs[i].npage - take);
 		runs[i].npage = take;
 		left -= take;
 		if (take)
@@ -399,13 +405,12 @@ static int vfio_defer_claim(struct vfio_iommu *iommu, struct vfio_dma *dma,
 	if (dd->cancel || defer->shutdown) {
 		/* Unclaimed for vfio_defer_dma_uncancel(), should the unmap fail */
 		vfio_defer_unpin_runs(dma, runs, nr_runs);
-		bitmap_clear(dd->claimed, first, nr);
-		dd->next = min(dd->next, first);
+		vfio_defer_unclaim(iommu, dma, first, nr, false);
 		ret = -ECANCELED;
 	} else if (ret == -EINTR) {
 		/* A sync's caller got a fatal signal: someone else maps it */
 		vfio_defer_unpin_runs(dma, runs, nr_runs);
-		vfio_defer_unclaim(iommu, dma, first, nr);
+		vfio_defer_unclaim(iommu, dma, first, nr, true);
 	} else if (ret == -ESRCH) {
 		vfio_defer_fail(dma, defer, first, nr, ret, iova);
 	} else {
@@ -421,7 +426,7 @@ static int vfio_defer_claim(struct vfio_iommu *iommu, struct vfio_dma *dma,
 				vfio_defer_fail(dma, defer, first + good, 1,
 						ret, fail_iova);
 				vfio_defer_unclaim(iommu, dma, first + good + 1,
-						   nr - good - 1);
+						   nr - good - 1, true);
 			}
 		}
 	}
@@ -603,7 +608,6 @@ int vfio_defer_dma_start(struct vfio_iommu *iommu, struct vfio_dma *dma)
 	vfio_defer_queue(defer, dd);
 
 	defer->deferred += dma->size;
-	defer->busy = true;
 	return 0;
 }
 
@@ -620,9 +624,8 @@ int vfio_defer_dma_start(struct vfio_iommu *iommu, struct vfio_dma *dma)
  */
 bool vfio_defer_dma_cancel(struct vfio_iommu *iommu, struct vfio_dma *dma)
 {
-	struct vfio_defer_dma *dd = dma->defer;
-
 	struct vfio_defer *defer = to_defer(iommu);
+	struct vfio_defer_dma *dd = dma->defer;
 	unsigned long seq = defer->seq;
 
 	dd->cancel = true;

@@ -15,6 +15,7 @@
 #include <linux/workqueue.h>
 
 struct eventfd_ctx;
+struct iommu_domain;
 struct vfio_dma;
 struct vfio_info_cap;
 struct vfio_iommu;
@@ -87,6 +88,7 @@ void vfio_defer_dma_unmapped(struct vfio_iommu *iommu, struct vfio_dma *dma);
 bool vfio_defer_dma_pending(struct vfio_dma *dma);
 bool vfio_defer_iova_mapped(struct vfio_dma *dma, dma_addr_t iova);
 dma_addr_t vfio_defer_next_mapped(struct vfio_dma *dma, dma_addr_t iova);
+void vfio_defer_unmap_domain(struct vfio_dma *dma, struct iommu_domain *domain);
 
 void vfio_defer_drain(struct vfio_iommu *iommu);
 void vfio_defer_resume(struct vfio_iommu *iommu);

@@ -76,7 +76,5 @@ long vfio_pin_pages_remote(struct vfio_dma *dma, unsigned long vaddr,
 			   unsigned long limit, struct vfio_batch *batch);
 int vfio_iommu_map(struct vfio_iommu *iommu, dma_addr_t iova,
 		   unsigned long pfn, long npage, int prot);
-void vfio_defer_unmap_domain(struct vfio_dma *dma,
-			     struct iommu_domain *domain);
 
 #endif /* __VFIO_IOMMU_TYPE1_H */
