@@ -27,10 +27,36 @@ while read -r p _; do
 	fi
 done < "$TOP/patches/series"
 
+# checkpatch -f of one overlay file.  Its CamelCase check cannot know the
+# accessors kernel headers generate with macros (PageOffline(),
+# __SetPageOffline() from PAGE_TYPE_OPS()): a CAMELCASE finding is dropped
+# when upstream 6.12 code outside the overlay calls that name itself.
+checkpatch_file() {
+	local out
+	# (--no-tree leaves checkpatch's include scan for CamelCase without a
+	# root: drop its two lines of noise about that.)
+	out=$(cd "$TREE" && "${CHECKPATCH[@]}" --no-tree -f "$TOP/$1" \
+		2> >(grep -Ev "uninitialized value \\\$root|find: '/include'|find: ‘/include’" >&2)) &&
+		return 0
+	out=$(printf '%s\n' "$out" | awk -v tree="$BUILD/pristine" '
+		function upstream(w) {
+			return system("grep -rqwF -- \"" w "\" " tree "/mm " tree "/drivers/virtio") == 0
+		}
+		BEGIN { RS = ""; ORS = "\n\n" }
+		/^CHECK:CAMELCASE: Avoid CamelCase: </ {
+			w = $0; sub(/^[^<]*</, "", w); sub(/>.*/, "", w)
+			if (upstream(w)) next
+		}
+		{ print }')
+	[ -z "$out" ] && return 0
+	printf '%s\n' "$out"
+	return 1
+}
+
 mapfile -t sources < <(cd "$TOP" && find mm drivers tools/testing/selftests/fastboot \
 	-type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
 for f in "${sources[@]}"; do
-	if ! (cd "$TREE" && "${CHECKPATCH[@]}" --no-tree -f "$TOP/$f"); then
+	if ! checkpatch_file "$f"; then
 		echo "lint: checkpatch: $f" >&2
 		fail=1
 	fi
