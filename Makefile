@@ -11,7 +11,14 @@
 #   make lint         checkpatch --strict and sparse over patches and overlay
 #   make dropin       the patched vfio_iommu_type1.ko against KDIR (a
 #                     distribution's 6.12 headers); dkms.conf does the same
-#   make check-dropin boot Debian's stock 6.12 with the drop-in, run the VFIO tests
+#   make check-dropin boot Debian's stock 6.12 with the drop-in and
+#                     virtio_balloon_2m, run the VFIO and balloon tests
+#   make balloon-dkms the virtio_balloon_2m DKMS source tree, in build/dkms/
+#   make balloon-dkms-install
+#                     install it with DKMS for the running kernel (root)
+#   make check-balloon-build
+#                     build virtio_balloon_2m against Debian's 6.1 headers
+#                     (BALLOON_SERIES), W=1, as a TAP line
 #   make deps         install build and test dependencies (root)
 
 BUILD ?= $(CURDIR)/build
@@ -21,7 +28,8 @@ export BUILD
 SCRIPTS := $(CURDIR)/scripts
 
 .PHONY: modules modules_install deps kernel selftests initramfs \
-	check demo bench run lint clean dropin dropin-stock check-dropin
+	check demo bench run lint clean dropin dropin-stock check-dropin \
+	balloon-dkms balloon-dkms-install check-balloon-build
 
 modules:
 	@$(SCRIPTS)/check-kdir.sh "$(KDIR)"
@@ -67,6 +75,16 @@ dropin-stock:
 check-dropin:
 	$(SCRIPTS)/prepare.sh
 	$(SCRIPTS)/check-dropin.sh
+
+balloon-dkms:
+	$(SCRIPTS)/balloon-dkms.sh
+
+balloon-dkms-install:
+	$(SCRIPTS)/balloon-dkms.sh --install
+
+BALLOON_SERIES ?= 6.1
+check-balloon-build:
+	$(SCRIPTS)/check-balloon-build.sh --series "$(BALLOON_SERIES)"
 
 clean:
 	rm -rf "$(BUILD)"

@@ -9,7 +9,8 @@
 # PREZERO_BENCH_MIB (the same for the pre-zeroed pool, 256,1024),
 # DEFER_BENCH_MIB (deferred VFIO map sizes; default 64,256,1024 and most
 # of the guest's free RAM), DEFER_BENCH_RUNS (3; a 1 GiB anonymous map
-# takes about 9 s under TCG),
+# takes about 9 s under TCG), BALLOON_BENCH_MIB (balloon sizes; default
+# 256 and 3/4 of the guest's MemTotal), BALLOON_BENCH_RUNS (rounds, 3),
 # BENCH_RUNS (repetitions, 5).  Last, the hardware estimate for the
 # pre-zeroed pool from both (bench/prezero_estimate.awk).  Fails if any
 # part fails.
@@ -46,6 +47,9 @@ python3 "$TOP/scripts/vm.py" --logdir "$BUILD/bench-vm" --share "" \
 		echo
 		/bench/vfio_pin_swap.sh -r ${BENCH_RUNS:-5} \
 			/bench/stock-vfio_iommu_type1.ko || rc=1
+		echo
+		/bench/balloon_bench -r ${BALLOON_BENCH_RUNS:-3} \
+			${BALLOON_BENCH_MIB:+-m $BALLOON_BENCH_MIB} || rc=1
 		exit \$rc" || rc=$?
 
 echo

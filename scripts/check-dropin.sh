@@ -10,10 +10,30 @@
 # in lib/modules/<release>/updates/dkms/ (depmod), boot Debian's own
 # vmlinuz under QEMU (scripts/vm.py) and run scripts/guest-dropin.sh in it:
 # it proves the loaded vfio_iommu_type1 is the drop-in, then runs the
-# fastboot VFIO selftests.  Prints the TAP and 'N passed, N failed,
-# N skipped' last.  Exit status: 0 all passed; 1 a check or test failed,
-# or the guest did not finish (build/dropin-check/vm-<variant>/output.log
-# holds the guest's TAP); 2 nothing was booted: the download, the drop-in's
+# fastboot VFIO selftests.
+#
+# The same boot tests virtio_balloon_2m as a distribution installs it: the
+# module is built from its DKMS tree (scripts/balloon-dkms.sh) against the
+# same 6.12 headers, installed in updates/dkms next to the drop-in, and
+# balloon_test runs both its variants (Debian's virtio_balloon, which
+# guest-init.sh's modprobe binds at boot, and virtio_balloon_2m, to which
+# the test moves the device).  Host-side, the module is also built against
+# Debian 12's own 6.1 headers (scripts/check-balloon-build.sh) and the
+# shipped modprobe.d snippet is checked.  A second, short boot installs
+# that snippet (blacklist virtio_balloon, softdep vfio_pci pre:
+# virtio_balloon_2m), starts with a balloon target of 3/4 of the RAM
+# already set and deflate-on-oom=on (vm.py --balloon-target,
+# --balloon-opts), has /init load vfio-pci with edu's ids
+# (fastboot.vfio_ids) and runs balloon_boot_test: virtio_balloon_2m, loaded
+# by the softdep inside /init's modprobe vfio_pci, takes the device and
+# reaches the target before vfio-pci's probe of edu starts; and the OOM
+# notifier with both drivers.
+#
+# Prints the TAP and 'N passed, N failed, N skipped' last.  Exit status: 0
+# all passed; 1 a check or test failed, or a guest did not finish (the TAP
+# is in build/dropin-check/: host-<variant>/output.log for the host-side
+# checks, vm-<variant>/output.log and vm-<variant>-balloon-boot/output.log
+# for the two guests); 2 nothing was booted: the download, the drop-in's
 # build against the headers, or the initramfs failed.
 #
 #   scripts/check-dropin.sh [--stock] [--version DEBIAN-VERSION]
@@ -49,11 +69,15 @@ while [ $# -gt 0 ]; do
 done
 variant=patched
 [ "$STOCK" = 0 ] || variant=stock
-# The guest's TAP; emptied first, so that a failure before the boot leaves
-# no stale results behind.
+# The TAP of the host-side checks and of both guests; emptied first, so
+# that a failure before the boots leaves no stale results behind.
 LOGDIR=$CHK/vm-$variant
-mkdir -p "$LOGDIR"
+BOOTDIR=$CHK/vm-$variant-balloon-boot
+HOSTDIR=$CHK/host-$variant
+mkdir -p "$LOGDIR" "$BOOTDIR" "$HOSTDIR"
 : > "$LOGDIR/output.log"
+: > "$BOOTDIR/output.log"
+: > "$HOSTDIR/output.log"
 
 [ "$(dpkg --print-architecture)" = amd64 ] || die "Debian amd64 only"
 [ -d "$BUILD/initramfs/selftests" ] ||
@@ -166,9 +190,28 @@ if grep -l "include/uapi/linux/vfio\.h" "$MOD"/.*.o.cmd | xargs -r grep -L "$MOD
 	die "objects above were compiled with the kernel's include/uapi/linux/vfio.h, not the drop-in's"
 fi
 
+# 3b. virtio_balloon_2m, from its DKMS tree and from headers alone: against
+#     Debian 12's own 6.1 (newest in apt's lists; built only) and against
+#     this 6.12 (booted below), W=1.  One TAP line each; a module that does
+#     not build is a failed test, and the boots go on without it.
+HOSTLOG=$HOSTDIR/output.log
+{
+	echo "TAP version 13"
+	echo "1..3"
+} > "$HOSTLOG"
+log "building virtio_balloon_2m against Debian's 6.1 headers and $kver's"
+"$TOP/scripts/check-balloon-build.sh" --series 6.1 --out "$CHK/balloon-6.1" \
+	--number 1 >> "$HOSTLOG" || true
+"$TOP/scripts/check-balloon-build.sh" --kdir "$HDR" --out "$CHK/balloon-$kver" \
+	--number 2 >> "$HOSTLOG" || true
+grep -v '^TAP\|^1\.\.' "$HOSTLOG" >&2
+bko=$CHK/balloon-$kver/drivers/virtio/virtio_balloon_2m.ko
+grep -q '^ok 2 ' "$HOSTLOG" || rm -f "$bko"
+
 # 4. The initramfs: the test one (busybox, selftests, host tools), with
 #    Debian's modules instead of the test kernel's, kmod's modprobe (Debian's
-#    modules are xz-compressed; it also follows softdeps) and the drop-in.
+#    modules are xz-compressed; it also follows softdeps), the drop-in and
+#    virtio_balloon_2m.
 IRD=$CHK/initramfs-$variant
 log "packing $IRD.cpio.gz"
 mkdir -p "$IRD"
@@ -181,9 +224,15 @@ for f in modules.builtin modules.builtin.modinfo modules.order; do
 	cp "$ROOT/lib/modules/$kver/$f" "$M/"
 done
 # What the guest loads, with everything it depends on (Debian's own
-# vfio_iommu_type1 included: the drop-in must win over it).
+# vfio_iommu_type1 included: the drop-in must win over it; and whatever
+# virtio_balloon_2m needs, none on Debian's 6.12).
+bdeps=
+if [ -f "$bko" ]; then
+	bdeps=$(modinfo -F depends "$bko" | tr ',' ' ')
+fi
+# shellcheck disable=SC2086
 modprobe -S "$kver" -d "$ROOT" --show-depends --ignore-install \
-	-a vfio_pci vfio_iommu_type1 virtio_balloon |
+	-a vfio_pci vfio_iommu_type1 virtio_balloon $bdeps |
 	awk '$1 == "insmod" { print $2 }' | sort -u |
 	while read -r f; do
 		rel=${f#"$ROOT"/lib/modules/"$kver"/}
@@ -192,14 +241,45 @@ modprobe -S "$kver" -d "$ROOT" --show-depends --ignore-install \
 	done
 [ -n "$(ls "$M"/kernel/drivers/vfio/vfio_iommu_type1.ko* 2>/dev/null)" ] ||
 	die "Debian's vfio_iommu_type1 is not among $kver's modules"
-# As DKMS installs it (STRIP defaults to yes): without debug info.
+# As DKMS installs them (STRIP defaults to yes): without debug info.
 strip --strip-debug -o "$M/updates/dkms/vfio_iommu_type1.ko" "$ko"
+if [ -f "$bko" ]; then
+	strip --strip-debug -o "$M/updates/dkms/virtio_balloon_2m.ko" "$bko"
+fi
 depmod -b "$IRD" "$kver"
 resolved=$(modprobe -S "$kver" -d "$IRD" --show-depends vfio_iommu_type1 | tail -n 1)
 case $resolved in
 */updates/dkms/vfio_iommu_type1.ko*) ;;
 *) die "depmod does not prefer the drop-in: modprobe would load $resolved" ;;
 esac
+
+# The shipped modprobe.d snippet, as modprobe reads it for these modules:
+# the balloon's modalias (what udev loads) must resolve to virtio_balloon_2m
+# alone (without the snippet it resolves to both drivers, Debian's first),
+# and modprobe vfio_pci must load virtio_balloon_2m before vfio-pci.
+CONF=$TOP/dkms/virtio-balloon-2m/modprobe.d
+NOCONF=$CHK/modprobe.d-empty
+mkdir -p "$NOCONF"
+BALIAS=virtio:d00000005v00001AF4
+# show_insmod CONFDIR MODULE: the modules modprobe would load, in order.
+show_insmod() {
+	modprobe -C "$1" -S "$kver" -d "$IRD" --show-depends "$2" 2>&1 |
+		awk '$1 == "insmod" { n = split($2, p, "/"); print p[n] }'
+}
+stock_alias=$(show_insmod "$NOCONF" "$BALIAS" | paste -sd ' ')
+conf_alias=$(show_insmod "$CONF" "$BALIAS" | paste -sd ' ')
+conf_vfio=$(show_insmod "$CONF" vfio_pci | paste -sd ' ')
+what="balloon: modprobe.d/virtio_balloon_2m.conf: the balloon's modalias loads virtio_balloon_2m only, and modprobe vfio_pci loads it before vfio-pci"
+case $conf_alias:$conf_vfio in
+virtio_balloon_2m.ko:*virtio_balloon_2m.ko*vfio-pci.ko*) echo "ok 3 $what" ;;
+*) echo "not ok 3 $what" ;;
+esac >> "$HOSTLOG"
+{
+	echo "# without it, modprobe $BALIAS loads: $stock_alias"
+	echo "# with it: $conf_alias"
+	echo "# with it, modprobe vfio_pci loads: $conf_vfio"
+} >> "$HOSTLOG"
+tail -n 4 "$HOSTLOG" >&2
 kmod=$(command -v kmod)
 cp "$kmod" "$IRD/sbin/kmod"
 for t in modprobe insmod rmmod lsmod modinfo depmod; do
@@ -210,24 +290,56 @@ ldd "$kmod" | grep -o '/[^ ]*\.so[^ ]*' | sort -u | while read -r lib; do
 	cp -L "$lib" "$IRD$lib"
 done
 install -m 0755 "$TOP/scripts/guest-dropin.sh" "$IRD/guest-dropin.sh"
-(cd "$IRD" && find . -print0 | LC_ALL=C sort -z |
-	cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 > "$IRD.cpio.gz.tmp"
-mv "$IRD.cpio.gz.tmp" "$IRD.cpio.gz"
+# pack DIR: DIR.cpio.gz
+pack() {
+	(cd "$1" && find . -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 > "$1.cpio.gz.tmp"
+	mv "$1.cpio.gz.tmp" "$1.cpio.gz"
+}
+pack "$IRD"
 
-# 5. Boot Debian's kernel and run the guest side.
-log "booting Debian's stock $kver (TCG) with the $variant drop-in"
-rc=0
-# shellcheck disable=SC2086
-python3 "$TOP/scripts/vm.py" --kernel "$VMLINUZ" --initrd "$IRD.cpio.gz" \
-	--logdir "$LOGDIR" --share "" --mem "${VM_MEM:-2G}" ${VM_ARGS:-} \
-	-- sh /guest-dropin.sh "$kver" < /dev/null || rc=$?
+# The second boot's: the same with the snippet installed in
+# /etc/modprobe.d, as an administrator installs it.
+IRD2=$CHK/initramfs-$variant-balloon-boot
+rsync -a --delete "$IRD/" "$IRD2/"
+mkdir -p "$IRD2/etc/modprobe.d"
+install -m 0644 "$CONF/virtio_balloon_2m.conf" "$IRD2/etc/modprobe.d/"
+pack "$IRD2"
+
+# 5. Boot Debian's kernel and run the guest side; then the second boot.
 fail=()
-case $rc in
-0) ;;
-1) fail=(--fail-if-clean "guest checks exited 1 (see $LOGDIR/output.log)") ;;
-124) fail=(--fail "guest timed out (see $LOGDIR/console.log)") ;;
-125) fail=(--fail "kernel splat in $LOGDIR/console.log") ;;
-*) fail=(--fail "guest exited with status $rc (see $LOGDIR/console.log)") ;;
+# boot LOGDIR INITRD VM.PY-ARGS... -- CMD...: one guest; why it failed, if
+# it did, goes to fail[].
+boot() {
+	local dir=$1 initrd=$2 rc=0 name
+	name=$(basename "$dir")
+	shift 2
+	# shellcheck disable=SC2086
+	python3 "$TOP/scripts/vm.py" --kernel "$VMLINUZ" --initrd "$initrd" \
+		--logdir "$dir" --share "" ${VM_ARGS:-} "$@" < /dev/null || rc=$?
+	case $rc in
+	0) ;;
+	1) fail+=(--fail-if-clean "$name: guest checks exited 1 (see $dir/output.log)") ;;
+	124) fail+=(--fail "$name: guest timed out (see $dir/console.log)") ;;
+	125) fail+=(--fail "$name: kernel splat in $dir/console.log") ;;
+	*) fail+=(--fail "$name: guest exited with status $rc (see $dir/console.log)") ;;
+	esac
+}
+log "booting Debian's stock $kver (TCG) with the $variant drop-in and virtio_balloon_2m"
+boot "$LOGDIR" "$IRD.cpio.gz" --mem "${VM_MEM:-2G}" -- sh /guest-dropin.sh "$kver"
+# The balloon boot: as check.sh's (a target of 3/4 of the RAM set before
+# the guest runs, deflate-on-oom=on, edu bound to vfio-pci by /init, and
+# initcall_debug, which logs when its probe ran), with the module.
+mem=${VM_MEM:-2G}
+case $mem in
+*[Gg]) mem_mib=$((${mem%[Gg]} * 1024)) ;;
+*[Mm]) mem_mib=${mem%[Mm]} ;;
+*) mem_mib=$((mem / 1048576)) ;;
 esac
+log "booting it again with modprobe.d/virtio_balloon_2m.conf and a balloon target set"
+boot "$BOOTDIR" "$IRD2.cpio.gz" --mem "$mem" \
+	--append "log_buf_len=1M initcall_debug fastboot.vfio_ids=1234:11e8" \
+	--balloon-target "$((mem_mib * 3 / 4))M" --balloon-opts deflate-on-oom=on \
+	-- sh /guest-dropin.sh --balloon-boot "$kver"
 python3 "$TOP/scripts/tap_summary.py" --no-skip "selftests: fastboot:" \
-	"$LOGDIR/output.log" "${fail[@]}"
+	"$HOSTLOG" "$LOGDIR/output.log" "$BOOTDIR/output.log" "${fail[@]}"

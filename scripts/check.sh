@@ -45,6 +45,8 @@ CLEAR_PAGE_BOOTS=(
 
 outputs=()
 consoles=()
+# vm.py options for the next boot only.
+VMOPTS=()
 
 # boot NAME APPEND CMD...: one guest run; its result is judged here.
 boot() {
@@ -52,10 +54,11 @@ boot() {
 	shift 2
 	mkdir -p "$dir"
 	rm -f "$dir/output.log"
-	echo "# check: boot $name: $append" >&2
+	echo "# check: boot $name: ${VMOPTS[*]} $append" >&2
 	python3 "$TOP/scripts/vm.py" --logdir "$dir" --share "$TOP" \
 		--mem "$BOOT_MEM" --append "$BOOT_APPEND $append" \
-		${VM_ARGS:-} -- "$@" || rc=$?
+		"${VMOPTS[@]}" ${VM_ARGS:-} -- "$@" || rc=$?
+	VMOPTS=()
 	case $rc in
 	0) ;;
 	1) fail+=(--fail-if-clean "$name: guest checks exited 1 (see $dir/output.log)") ;;
@@ -77,6 +80,24 @@ for append in "${CLEAR_PAGE_BOOTS[@]}"; do
 	boot "clear-page-$i" "$append" \
 		/selftests/run_kselftest.sh -t fastboot:clear_page_test
 done
+
+# The balloon at boot: QEMU starts with a target of 3/4 of the RAM already
+# set and deflate-on-oom=on; virtio_balloon_2m (built in) must reach it in
+# its probe, before /init and before a passthrough driver probes (edu bound
+# to vfio-pci by /init: fastboot.vfio_ids; initcall_debug logs each probe's
+# duration).  Then balloon_boot_test (that, and the OOM notifier with both
+# drivers) and balloon_test with deflate-on-oom (MemTotal stays), through
+# the kselftest runner, so that they count as "selftests: fastboot: ...".
+case $BOOT_MEM in
+*[Gg]) mem_mib=$((${BOOT_MEM%[Gg]} * 1024)) ;;
+*[Mm]) mem_mib=${BOOT_MEM%[Mm]} ;;
+*) mem_mib=$BOOT_MEM ;;
+esac
+VMOPTS=(--balloon-target "$((mem_mib * 3 / 4))M" --balloon-opts deflate-on-oom=on)
+# shellcheck disable=SC2016 # expanded by the guest's shell
+boot balloon-boot "initcall_debug fastboot.vfio_ids=1234:11e8" \
+	sh -c 'BASE_DIR=/selftests; cd "$BASE_DIR" && . ./kselftest/runner.sh &&
+	       cd fastboot && run_many balloon_boot_test balloon_test'
 
 # The drop-in: Debian's stock 6.12 kernel with our vfio_iommu_type1.ko
 # (scripts/dropin-prepare.sh against Debian's headers) runs the VFIO tests.

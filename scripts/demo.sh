@@ -13,11 +13,15 @@
 #  4. mapping guest memory for a passthrough device: a synchronous
 #     VFIO_IOMMU_MAP_DMA against VFIO_DMA_MAP_FLAG_DEFER and the background
 #     workers (bench/vfio_defer_bench), and 6.12's vfio_iommu_type1.ko
-#     against ours for synchronous pinning (bench/vfio_pin_swap.sh).
+#     against ours for synchronous pinning (bench/vfio_pin_swap.sh);
+#  5. resizing the guest with the balloon: 6.12's virtio_balloon against
+#     virtio_balloon_2m, moved between them in the same guest
+#     (bench/balloon_bench).
 # DEMO_MEM (guest RAM, 2G), DEMO_MIB (memory measured in the guest, 256),
 # DEMO_PREZERO_MIB (hugetlb preallocation sizes, 256,1024),
 # DEMO_CLEAR_MIB (buffer for the clearing figures, 1024: far larger than
-# the last-level cache), DEMO_DEFER_MIB (deferred map sizes, 64,1024).
+# the last-level cache), DEMO_DEFER_MIB (deferred map sizes, 64,1024),
+# DEMO_BALLOON_MIB (balloon sizes, 128,1024).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,7 +74,10 @@ python3 "$TOP/scripts/vm.py" --logdir "$BUILD/demo" --share "" \
 		/bench/vfio_defer_bench -m ${DEMO_DEFER_MIB:-64,1024} -r 1 -b anon || exit 1
 		echo
 		echo '== Synchronous pinning of 2 MiB huge pages: 6.12 vfio_iommu_type1.ko against ours (same guest)'
-		/bench/vfio_pin_swap.sh -r 1 -n 3 -m 256 /bench/stock-vfio_iommu_type1.ko"
+		/bench/vfio_pin_swap.sh -r 1 -n 3 -m 256 /bench/stock-vfio_iommu_type1.ko || exit 1
+		echo
+		echo '== Resizing the guest with the balloon: 6.12 virtio_balloon against virtio_balloon_2m (same guest)'
+		/bench/balloon_bench -q -r 2 -m ${DEMO_BALLOON_MIB:-128,1024}"
 
 # What the pre-zeroed pool would save on this machine's CPU.
 echo

@@ -25,11 +25,21 @@ ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 
-# virtio_balloon is a module so that tests can unbind it from the device.
+# virtio_balloon is a module so that tests can move the device to it (the
+# test kernel's virtio_balloon_2m is built in and takes the device at boot).
 modprobe virtio_balloon
 # VFIO is modular (as in Debian) so that benchmarks can swap the type1
-# driver; load it as udev would on a host.
-modprobe vfio_pci
+# driver; load it as udev would on a host.  fastboot.vfio_ids=VID:DID[,...]
+# on the command line binds those devices to vfio-pci as it loads (its
+# ids= parameter): a passthrough driver probing during boot, as on a host
+# that binds its VFs from the initramfs (balloon_boot_test).
+vfio_ids=
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	fastboot.vfio_ids=*) vfio_ids=${arg#fastboot.vfio_ids=} ;;
+	esac
+done
+modprobe vfio_pci ${vfio_ids:+ids=$vfio_ids}
 modprobe vfio_iommu_type1
 
 out=/dev/ttyS1

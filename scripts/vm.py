@@ -19,10 +19,17 @@ Channels (serial ports, so nothing depends on guest networking):
          (tools/testing/selftests/fastboot/lib/hv.c is the guest side)
 QEMU's QMP socket is <logdir>/qmp.sock for anything else on the host.
 
+--balloon-target BYTES starts QEMU paused (-S), sets the balloon target
+over QMP and only then lets the guest run, so that the balloon driver finds
+the target in the device's config at probe; the guest's command line gets
+fastboot.balloon_target=BYTES.  --balloon-opts adds properties to the
+balloon device (e.g. deflate-on-oom=on).
+
 Exit status: CMD's, or 124 if --timeout expired, 125 if the kernel logged a
 warning, BUG, oops, lockdep, KASAN or UBSAN report, hung task or RCU stall,
 or tainted itself with one of those (even if CMD passed), 126 if the guest
-stopped before CMD finished, 127 if QEMU could not be started.
+stopped before CMD finished, 127 if QEMU could not be started (or refused
+the --balloon-target command).
 """
 
 import argparse
@@ -110,6 +117,48 @@ class Qmp:
             return msg
 
 
+SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_bytes(text):
+    """A size in bytes: a positive integer, optionally with K, M, G or T
+    (binary units, as QEMU's -m); argparse type of --balloon-target."""
+    m = re.fullmatch(r"\s*(\d+)\s*(?:([KMGT])(?:i?B)?|B)?\s*", text, re.IGNORECASE)
+    if not m or int(m.group(1)) <= 0:
+        raise argparse.ArgumentTypeError("not a positive size: %r" % text)
+    return int(m.group(1)) * SIZE_UNITS[(m.group(2) or "").upper()]
+
+
+def balloon_device(opts=""):
+    """The -device string of the balloon, with --balloon-opts appended."""
+    dev = "virtio-balloon-pci,id=balloon0"
+    opts = (opts or "").strip().strip(",")
+    return dev + "," + opts if opts else dev
+
+
+def startup_commands(balloon_target=None):
+    """QMP commands run on the private monitor before the guest may run:
+    with a balloon target, QEMU starts paused (-S), gets the target, and
+    is let go.  [] means QEMU starts running (no -S)."""
+    if balloon_target is None:
+        return []
+    return [{"execute": "balloon", "arguments": {"value": balloon_target}},
+            {"execute": "cont"}]
+
+
+def kernel_append(extra="", balloon_target=None):
+    """The guest's kernel command line: ours, then --append.  A preset
+    balloon target is announced as fastboot.balloon_target=BYTES, for the
+    tests that check what the guest did with it."""
+    # ignore_loglevel: every warning reaches the console, whatever CMD or
+    # --append does to the log level.
+    append = ("console=ttyS0,115200 ignore_loglevel panic=-1 rdinit=/init intel_iommu=on "
+              "fastboot.out=ttyS1 fastboot.hv=ttyS2 ")
+    if balloon_target is not None:
+        append += "fastboot.balloon_target=%d " % balloon_target
+    return (append + (extra or "")).strip()
+
+
 def listen(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
@@ -126,7 +175,7 @@ def splats(console_path):
     return [ln for ln in lines if SPLATS.search(ln)]
 
 
-def main():
+def parser():
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kernel", default=os.path.join(BUILD, "obj/arch/x86/boot/bzImage"))
@@ -149,7 +198,18 @@ def main():
                     help="do not fail the run on kernel warnings in the console")
     ap.add_argument("--qemu-arg", action="append", default=[],
                     help="extra QEMU argument (repeatable)")
+    ap.add_argument("--balloon-target", type=parse_bytes, metavar="BYTES",
+                    help="balloon target set while QEMU is paused, before the guest "
+                    "runs (bytes, or with K/M/G: the guest's size after inflating)")
+    ap.add_argument("--balloon-opts", default="", metavar="STR",
+                    help="appended to -device virtio-balloon-pci,id=balloon0 "
+                    "(e.g. deflate-on-oom=on)")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
+    return ap
+
+
+def main():
+    ap = parser()
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
     if not cmd:
@@ -192,17 +252,14 @@ def main():
         f.write(b"\0" * (-f.tell() % 4))
         f.write(command_cpio(cmd, "/host" if a.share else None))
 
-    # ignore_loglevel: every warning reaches the console, whatever CMD or
-    # --append does to the log level.
-    append = ("console=ttyS0,115200 ignore_loglevel panic=-1 rdinit=/init intel_iommu=on "
-              "fastboot.out=ttyS1 fastboot.hv=ttyS2 " + a.append).strip()
+    append = kernel_append(a.append, a.balloon_target)
     qemu = [a.qemu, "-nodefaults", "-display", "none", "-no-reboot",
             "-accel", a.accel,
             "-M", "q35,kernel-irqchip=split", "-cpu", "max",
             "-m", a.mem, "-smp", str(a.smp),
             "-device", "intel-iommu,intremap=on,caching-mode=on",
             "-device", "edu,dma_mask=0xffffffffffffffff",
-            "-device", "virtio-balloon-pci,id=balloon0",
+            "-device", balloon_device(a.balloon_opts),
             "-kernel", a.kernel, "-initrd", initrd, "-append", append,
             "-chardev", "file,id=con,path=" + console_log, "-serial", "chardev:con",
             "-chardev", "socket,id=out,path=" + out_path, "-serial", "chardev:out",
@@ -214,6 +271,9 @@ def main():
     if a.share:
         qemu += ["-virtfs", "local,path=%s,mount_tag=host,security_model=none,id=host"
                  % os.path.abspath(a.share)]
+    startup = startup_commands(a.balloon_target)
+    if startup:
+        qemu.append("-S")
     qemu += a.qemu_arg
 
     listeners = {name: listen(p) for name, p in
@@ -231,12 +291,14 @@ def main():
     taint = 0
     conns = {}
     qmp = None
+    startup_error = None
     hv_buf = b""
     out_buf = b""
     con_pos = 0
     try:
         exited = False
-        while status is None and time.monotonic() < deadline:
+        while (status is None and startup_error is None
+               and time.monotonic() < deadline):
             # Once QEMU has exited, read what it left in the sockets.
             exited = exited or proc.poll() is not None
             events = sel.select(timeout=0.2 if exited else 0.5)
@@ -251,8 +313,16 @@ def main():
                     if name == "qmp":
                         try:
                             qmp = Qmp(c, events_log)
+                            for sc in startup:
+                                r = qmp.call(sc)
+                                if "return" not in r:
+                                    startup_error = "%s: %s" % (
+                                        sc["execute"], json.dumps(r))
+                                    break
                         except (OSError, ValueError):
                             break       # QEMU died: reported below
+                        if startup_error:
+                            break
                     else:
                         sel.register(c, selectors.EVENT_READ, ("conn", name))
                     continue
@@ -316,6 +386,9 @@ def main():
         with open(path, errors="replace") as f:
             return "".join(f.readlines()[-n:])
 
+    if startup_error:
+        sys.stderr.write("vm.py: QEMU refused a start-up command: %s\n" % startup_error)
+        return 127
     if status is None:
         timed_out = time.monotonic() > deadline
         sys.stderr.write("vm.py: %s; last console lines (%s):\n%s\n" % (

@@ -30,6 +30,8 @@
  * See Documentation/admin-guide/mm/virtio_balloon_2m.rst.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/device.h>

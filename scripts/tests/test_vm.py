@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Tests of scripts/vm.py that need no QEMU: the archive carrying CMD and
-the console lines that fail a run."""
+"""Tests of scripts/vm.py that need no QEMU: the archive carrying CMD, the
+console lines that fail a run, and the balloon options."""
 import os
 import subprocess
 import sys
@@ -42,6 +42,62 @@ class SplatTest(unittest.TestCase):
             f.flush()
             found = vm.splats(f.name)
         self.assertEqual(found, log[1:6])
+
+
+class BalloonOptionsTest(unittest.TestCase):
+    def parse(self, *args):
+        return vm.parser().parse_args(list(args) + ["--", "true"])
+
+    def test_defaults_keep_the_old_machine(self):
+        a = self.parse()
+        self.assertIsNone(a.balloon_target)
+        self.assertEqual(vm.balloon_device(a.balloon_opts), "virtio-balloon-pci,id=balloon0")
+        self.assertEqual(vm.startup_commands(a.balloon_target), [])
+
+    def test_target_sizes(self):
+        for text, want in (("3221225472", 3 << 30), ("3G", 3 << 30), ("3GiB", 3 << 30),
+                           ("3072M", 3 << 30), ("4096k", 4 << 20), ("1t", 1 << 40),
+                           ("512 MiB", 512 << 20), ("4096B", 4096)):
+            self.assertEqual(self.parse("--balloon-target", text).balloon_target, want, text)
+
+    def test_bad_targets_are_refused(self):
+        for text in ("0", "0G", "-1", "-1G", "", "1X", "G", "1.5G", "1iB"):
+            with self.assertRaises(SystemExit, msg=text), \
+                 open(os.devnull, "w") as null:
+                stderr, sys.stderr = sys.stderr, null
+                try:
+                    self.parse("--balloon-target", text)
+                finally:
+                    sys.stderr = stderr
+
+    def test_target_pauses_then_sets_then_continues(self):
+        cmds = vm.startup_commands(self.parse("--balloon-target", "3G").balloon_target)
+        self.assertEqual(cmds, [
+            {"execute": "balloon", "arguments": {"value": 3 << 30}},
+            {"execute": "cont"}])
+
+    def test_target_is_announced_to_the_guest(self):
+        line = vm.kernel_append("initcall_debug", 3 << 30).split()
+        self.assertIn("fastboot.balloon_target=3221225472", line)
+        self.assertIn("fastboot.hv=ttyS2", line)
+        self.assertEqual(line[-1], "initcall_debug")
+        self.assertNotIn("balloon", vm.kernel_append("initcall_debug"))
+        self.assertTrue(vm.kernel_append("").endswith("fastboot.hv=ttyS2"))
+
+    def test_opts_are_appended_to_the_device(self):
+        a = self.parse("--balloon-opts", "deflate-on-oom=on")
+        self.assertEqual(vm.balloon_device(a.balloon_opts),
+                         "virtio-balloon-pci,id=balloon0,deflate-on-oom=on")
+        self.assertEqual(vm.balloon_device(",free-page-reporting=on,deflate-on-oom=on "),
+                         "virtio-balloon-pci,id=balloon0,"
+                         "free-page-reporting=on,deflate-on-oom=on")
+
+    def test_command_after_options(self):
+        a = vm.parser().parse_args(["--balloon-target", "1G", "--balloon-opts",
+                                    "deflate-on-oom=on", "--", "sh", "-c",
+                                    "--balloon-target 2G"])
+        self.assertEqual(a.balloon_target, 1 << 30)
+        self.assertEqual(a.cmd, ["--", "sh", "-c", "--balloon-target 2G"])
 
 
 if __name__ == "__main__":
