@@ -26,7 +26,8 @@ if ! make -s -C "$BUILD/linux/tools/testing/selftests" O="$BUILD/obj" -j"$JOBS" 
 fi
 # kselftest's install carries on past a target that failed to build.
 # TEST_GEN_PROGS may continue over several lines (backslash at the end).
-progs=$(sed -n '/^TEST_GEN_PROGS :=/{:a;/\\$/{N;ba};s/^TEST_GEN_PROGS :=//;s/\\\n//g;p}' \
+# TEST_GEN_PROGS_EXTENDED (built, run only by the boots that need them) too.
+progs=$(sed -n '/^TEST_GEN_PROGS\(_EXTENDED\)\? :=/{:a;/\\$/{N;ba};s/^TEST_GEN_PROGS\(_EXTENDED\)\? :=//;s/\\\n//g;p}' \
 	"$TOP/tools/testing/selftests/fastboot/Makefile")
 for p in $progs; do
 	if [ ! -x "$BUILD/selftests/fastboot/$p" ]; then

@@ -109,7 +109,12 @@ case $rc in
 1) fail+=(--fail-if-clean "dropin: see $LOGDIR/dropin.log") ;;
 *) fail+=(--fail "dropin: nothing booted (see $LOGDIR/dropin.log)") ;;
 esac
-outputs+=("$BUILD/dropin-check/vm-patched/output.log")
+# The drop-in run's TAP: host-side checks (virtio_balloon_2m built against
+# Debian's 6.1 and 6.12 headers, the modprobe.d snippet), the drop-in boot,
+# and the balloon boot with the module.
+outputs+=("$BUILD/dropin-check/host-patched/output.log"
+	  "$BUILD/dropin-check/vm-patched/output.log"
+	  "$BUILD/dropin-check/vm-patched-balloon-boot/output.log")
 
 # Our own tests must run here, not skip: the machine has every device.
 python3 "$TOP/scripts/tap_summary.py" --no-skip "selftests: fastboot:" \

@@ -25,9 +25,17 @@ ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 
+# kmod's modprobe where the initramfs has one (scripts/check-dropin.sh's,
+# for Debian's kernel): it follows softdeps (modprobe.d), busybox's does not,
+# and ash runs its own modprobe applet whatever PATH says.
+if [ -x /sbin/modprobe ]; then
+	modprobe() { /sbin/modprobe "$@"; }
+fi
+
 # virtio_balloon is a module so that tests can move the device to it (the
 # test kernel's virtio_balloon_2m is built in and takes the device at boot).
-modprobe virtio_balloon
+# -b: a blacklist applies, as when udev loads it for the device by alias.
+modprobe -b virtio_balloon
 # VFIO is modular (as in Debian) so that benchmarks can swap the type1
 # driver; load it as udev would on a host.  fastboot.vfio_ids=VID:DID[,...]
 # on the command line binds those devices to vfio-pci as it loads (its
