@@ -37,6 +37,7 @@
 #include <linux/device.h>
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -165,9 +166,12 @@ static u32 vb2m_target(struct vb2m *vb)
 	return num_pages;
 }
 
+/* Under vb->lock: a config write is not atomic (legacy devices: bytes). */
 static void vb2m_update_actual(struct vb2m *vb)
 {
 	u32 actual = vb2m_size(vb);
+
+	lockdep_assert_held(&vb->lock);
 
 	virtio_cwrite_le(vb->vdev, struct virtio_balloon_config, actual,
 			 &actual);
@@ -210,10 +214,13 @@ static int vb2m_tell_host(struct vb2m *vb, struct virtqueue *vq)
 		sg_set_page(&vb->sg[i], vb->msg[i], bytes, 0);
 	}
 	/*
-	 * A single entry is placed without allocating (no indirect table),
-	 * which the OOM notifier relies on.
+	 * Under vb->lock, which the OOM notifier takes: the indirect table
+	 * must not be allocated with reclaim.  Without it the ring falls back
+	 * to direct descriptors, and the buffer never has more entries than
+	 * the rings (vb2m_alloc_msg()); a single entry needs no table at all.
 	 */
-	err = virtqueue_add_outbuf(vq, vb->sg, nsg, vb, GFP_KERNEL);
+	err = virtqueue_add_outbuf(vq, vb->sg, nsg, vb,
+				   GFP_NOWAIT | __GFP_NOWARN);
 	if (err) {
 		dev_err_ratelimited(&vb->vdev->dev,
 				    "cannot queue a %u-page message: %d\n",
@@ -229,17 +236,27 @@ static int vb2m_tell_host(struct vb2m *vb, struct virtqueue *vq)
 	return 0;
 }
 
-static void vb2m_take(struct vb2m *vb, struct page *page, unsigned long nr)
+/*
+ * Mark the pages of a list of blocks or pages offline and take them out of
+ * the managed counts: before the host hears of them, so that kcore (which
+ * reads under page_offline_freeze()) never reads a page the host discarded.
+ * Not under vb->lock: page_offline_begin() waits for kcore readers, which
+ * may fault and enter the OOM notifier, which takes vb->lock.
+ */
+static void vb2m_take_list(struct vb2m *vb, struct list_head *list,
+			   unsigned int order)
 {
-	unsigned long i;
+	unsigned long nr = 1UL << order, i;
+	struct page *page;
 
-	/* kcore reads under page_offline_freeze(): no window before marking. */
 	page_offline_begin();
-	for (i = 0; i < nr; i++)
-		__SetPageOffline(nth_page(page, i));
+	list_for_each_entry(page, list, lru)
+		for (i = 0; i < nr; i++)
+			__SetPageOffline(nth_page(page, i));
 	page_offline_end();
 	if (vb2m_accounted(vb))
-		adjust_managed_page_count(page, -nr);
+		list_for_each_entry(page, list, lru)
+			adjust_managed_page_count(page, -nr);
 }
 
 static void vb2m_give(struct vb2m *vb, struct page *page, unsigned int order)
@@ -281,25 +298,27 @@ static unsigned long vb2m_fill(struct vb2m *vb, unsigned long want)
 	unsigned long added = 0, blocks = 0, pages = 0;
 	LIST_HEAD(new_blocks);
 	LIST_HEAD(new_pages);
+	bool failed_2m = false;
 	struct page *page;
+	int err;
 
-	mutex_lock(&vb->lock);
+	/*
+	 * Allocate, mark and account without vb->lock, as virtio_balloon
+	 * does: the OOM notifier takes it, and reclaim may wait for a task
+	 * that is in the notifier.
+	 */
 	want = min_t(unsigned long, want, vb->msg_bufs * VB2M_PFNS_PER_BUF);
-	vb->num_pfns = 0;
-
 	while (want - added >= VB2M_BLOCK_PAGES) {
 		page = alloc_pages(VB2M_GFP, VB2M_ORDER);
 		if (!page) {
-			vb->fail_2m++;
+			failed_2m = true;
 			break;
 		}
 		if (!vb2m_pfn_ok(page, VB2M_BLOCK_PAGES)) {
 			__free_pages(page, VB2M_ORDER);
 			break;
 		}
-		vb2m_take(vb, page, VB2M_BLOCK_PAGES);
-		list_add(&page->lru, &new_blocks);
-		vb2m_add_pfns(vb, page, VB2M_BLOCK_PAGES);
+		list_add_tail(&page->lru, &new_blocks);
 		added += VB2M_BLOCK_PAGES;
 		blocks++;
 	}
@@ -313,26 +332,41 @@ static unsigned long vb2m_fill(struct vb2m *vb, unsigned long want)
 					     added, want);
 			break;
 		}
-		vb2m_take(vb, page, 1);
-		list_add(&page->lru, &new_pages);
-		vb2m_add_pfns(vb, page, 1);
+		list_add_tail(&page->lru, &new_pages);
 		added++;
 		pages++;
 	}
+	vb2m_take_list(vb, &new_blocks, VB2M_ORDER);
+	vb2m_take_list(vb, &new_pages, 0);
 
-	if (added && vb2m_tell_host(vb, vb->inflate_vq)) {
-		vb2m_give_list(vb, &new_blocks, VB2M_ORDER);
-		vb2m_give_list(vb, &new_pages, 0);
-		added = 0;
-	} else if (added) {
+	mutex_lock(&vb->lock);
+	if (failed_2m)
+		vb->fail_2m++;
+	err = -ENODATA;
+	if (added) {
+		vb->num_pfns = 0;
+		list_for_each_entry(page, &new_blocks, lru)
+			vb2m_add_pfns(vb, page, VB2M_BLOCK_PAGES);
+		list_for_each_entry(page, &new_pages, lru)
+			vb2m_add_pfns(vb, page, 1);
+		err = vb2m_tell_host(vb, vb->inflate_vq);
+	}
+	if (!err) {
 		list_splice(&new_blocks, &vb->blocks);
 		list_splice(&new_pages, &vb->pages);
 		vb->nr_blocks += blocks;
 		vb->nr_pages += pages;
 		vb->inflated_4k += pages;
 		count_vm_events(BALLOON_INFLATE, added);
+		vb2m_update_actual(vb);
 	}
 	mutex_unlock(&vb->lock);
+
+	if (err) {
+		vb2m_give_list(vb, &new_blocks, VB2M_ORDER);
+		vb2m_give_list(vb, &new_pages, 0);
+		added = 0;
+	}
 	return added;
 }
 
@@ -393,6 +427,7 @@ static unsigned long vb2m_leak_locked(struct vb2m *vb, unsigned long want,
 		vb->nr_pages += pages;
 		return 0;
 	}
+	vb2m_update_actual(vb);
 	vb2m_give_list(vb, &old_blocks, VB2M_ORDER);
 	vb2m_give_list(vb, &old_pages, 0);
 	count_vm_events(BALLOON_DEFLATE, taken);
@@ -413,9 +448,19 @@ static unsigned long vb2m_leak(struct vb2m *vb, unsigned long want)
  * One step towards the host's target: at most one message.  Returns the
  * number of pages moved, and in *@left how many remain to move.
  */
+static long vb2m_diff(struct vb2m *vb)
+{
+	long diff;
+
+	mutex_lock(&vb->lock);
+	diff = (long)vb2m_target(vb) - (long)vb2m_size(vb);
+	mutex_unlock(&vb->lock);
+	return diff;
+}
+
 static unsigned long vb2m_step(struct vb2m *vb, long *left)
 {
-	long diff = (long)vb2m_target(vb) - (long)vb2m_size(vb);
+	long diff = vb2m_diff(vb);
 	unsigned long moved = 0;
 	ktime_t now;
 	s64 ms;
@@ -428,18 +473,16 @@ static unsigned long vb2m_step(struct vb2m *vb, long *left)
 		moved = vb2m_fill(vb, diff);
 	else if (diff < 0)
 		moved = vb2m_leak(vb, -diff);
-	if (moved)
-		vb2m_update_actual(vb);
 
-	diff = (long)vb2m_target(vb) - (long)vb2m_size(vb);
 	mutex_lock(&vb->lock);
+	diff = (long)vb2m_target(vb) - (long)vb2m_size(vb);
 	vb->move_pages += moved;
 	if (!diff && vb->move_start) {
 		now = ktime_get();
 		ms = ktime_ms_delta(now, vb->move_start);
 		vb->last_move_ms = ms;
-		vb->last_rate = (vb->move_pages >> (20 - PAGE_SHIFT)) * MSEC_PER_SEC /
-				max_t(s64, ms, 1);
+		vb->last_rate = div64_u64((u64)(vb->move_pages >> (20 - PAGE_SHIFT)) *
+					  MSEC_PER_SEC, max_t(s64, ms, 1));
 		vb->move_start = 0;
 		if (vb->initial_target && vb->initial_ms < 0)
 			vb->initial_ms = ktime_ms_delta(now, vb->probe_start);
@@ -533,8 +576,6 @@ static int vb2m_oom_notify(struct notifier_block *nb, unsigned long dummy,
 				VB2M_OOM_PAGES, VB2M_PFNS_PER_BUF);
 	vb->oom_pages += done;
 	mutex_unlock(&vb->lock);
-	if (done)
-		vb2m_update_actual(vb);
 	*freed += done;
 	return NOTIFY_OK;
 }
@@ -660,9 +701,12 @@ static int vb2m_alloc_msg(struct vb2m *vb)
 {
 	unsigned int max = VB2M_MSG_BUFS;
 
-	/* Without indirect descriptors every buffer takes a ring entry. */
-	if (!virtio_has_feature(vb->vdev, VIRTIO_RING_F_INDIRECT_DESC))
-		max = min(max, virtqueue_get_vring_size(vb->inflate_vq));
+	/*
+	 * Every buffer may take a ring entry: without indirect descriptors,
+	 * or when the indirect table cannot be allocated (vb2m_tell_host()).
+	 */
+	max = min(max, virtqueue_get_vring_size(vb->inflate_vq));
+	max = min(max, virtqueue_get_vring_size(vb->deflate_vq));
 	for (vb->msg_bufs = 0; vb->msg_bufs < max; vb->msg_bufs++) {
 		vb->msg[vb->msg_bufs] = alloc_page(GFP_KERNEL);
 		if (!vb->msg[vb->msg_bufs])
@@ -711,7 +755,9 @@ static void vb2m_remove_common(struct vb2m *vb)
 			break;
 		}
 	}
+	mutex_lock(&vb->lock);
 	vb2m_update_actual(vb);
+	mutex_unlock(&vb->lock);
 	virtio_reset_device(vb->vdev);
 	vb->vdev->config->del_vqs(vb->vdev);
 }
@@ -800,7 +846,9 @@ static void vb2m_remove(struct virtio_device *vdev)
 #ifdef CONFIG_PM_SLEEP
 static int vb2m_freeze(struct virtio_device *vdev)
 {
-	/* The PM core froze the workqueue already. */
+	/* The PM core froze the workqueue already; the vqs go away. */
+	if (virtio_has_feature(vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM))
+		unregister_oom_notifier(&((struct vb2m *)vdev->priv)->oom_nb);
 	vb2m_remove_common(vdev->priv);
 	return 0;
 }
@@ -813,9 +861,18 @@ static int vb2m_restore(struct virtio_device *vdev)
 	err = vb2m_init_vqs(vb);
 	if (err)
 		return err;
+	if (virtio_has_feature(vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM)) {
+		err = register_oom_notifier(&vb->oom_nb);
+		if (err) {
+			vdev->config->del_vqs(vdev);
+			return err;
+		}
+	}
 	virtio_device_ready(vdev);
-	vb2m_changed(vdev);
+	mutex_lock(&vb->lock);
 	vb2m_update_actual(vb);
+	mutex_unlock(&vb->lock);
+	vb2m_changed(vdev);
 	return 0;
 }
 #endif
