@@ -13,6 +13,10 @@
  *    the preset target inside its probe, before /init ran and before edu's
  *    probe started (kernel log timestamps; initcall_debug logs each
  *    probe's duration); its debugfs file and QEMU agree on the size.
+ *  - wait_ms_bounds_probe: with virtio_balloon_2m.wait_ms=0 probe does not
+ *    wait (nothing logged) and the work reaches the target; with 1 ms probe
+ *    gives up after one message and logs that it did; the target is
+ *    reached either way.
  *  - oom_gives_back, with either driver: with the balloon inflated and
  *    DEFLATE_ON_OOM negotiated, a process that touches more than the free
  *    memory runs to completion; the balloon gave the memory back (QEMU's
@@ -43,6 +47,9 @@
 #define EDU_VENDOR		0x1234
 #define EDU_DEVICE		0x11e8
 #define TARGET_TOKEN		"fastboot.balloon_target="
+#define WAIT_MS_PARAM		"/sys/module/" BALLOON_DRV_2M "/parameters/wait_ms"
+/* One message of virtio_balloon_2m: 128 MiB. */
+#define VB2M_MSG_PAGES		(128 * SZ_1M / PAGE_4K)
 #define WAIT_MS			(150 * 1000)
 #define POLL_MS			200
 /* Free memory left beside the 2 MiB pool, and what the child takes beyond. */
@@ -225,6 +232,137 @@ TEST(initial_target_before_probe)
 	EXPECT_EQ(pages, ms);
 	ASSERT_EQ(0, balloon_query(&actual));
 	EXPECT_EQ(preset, actual);
+}
+
+/* What the log says about one probe of virtio_balloon_2m. */
+struct probe_log {
+	char reached_pfx[NAME_MAX + 64];
+	char stopped_pfx[NAME_MAX + 64];
+	int nr_reached, nr_stopped;
+};
+
+static int scan_probe(long long usec, const char *text, void *arg)
+{
+	struct probe_log *p = arg;
+
+	if (!strncmp(text, p->reached_pfx, strlen(p->reached_pfx)))
+		p->nr_reached++;
+	else if (!strncmp(text, p->stopped_pfx, strlen(p->stopped_pfx)))
+		p->nr_stopped++;
+	return 0;
+}
+
+/*
+ * Empty the balloon (unbind), set wait_ms to @wait and bind again with the
+ * host's target still set: the log lines of that probe go to @p.
+ */
+static int reprobe(const char *dev, const char *wait, struct probe_log *p)
+{
+	int fd, ret;
+
+	ret = balloon_unbind(dev);
+	if (ret)
+		return ret;
+	ret = sysfs_write_str(WAIT_MS_PARAM, wait);
+	if (ret)
+		return ret;
+	fd = kmsg_open(true);
+	if (fd < 0)
+		return -errno;
+	ret = balloon_bind(dev, BALLOON_DRV_2M);
+	if (!ret)
+		ret = kmsg_each(fd, scan_probe, p);
+	close(fd);
+	return ret;
+}
+
+/* Poll debugfs initial_ms until the work has reached the initial target. */
+static long long initial_ms_wait(const char *dev)
+{
+	long long ms = -1;
+	int waited;
+
+	for (waited = 0; waited < WAIT_MS; waited += POLL_MS) {
+		if (balloon_stat(dev, "initial_ms", &ms) || ms >= 0)
+			break;
+		usleep(POLL_MS * 1000);
+	}
+	return ms;
+}
+
+/*
+ * wait_ms bounds the initial inflate in probe: with 0 probe does not wait
+ * (nothing logged, the work inflates); with 1 it gives up after its first
+ * message and says so; either way the work reaches the target and records
+ * when.
+ */
+FIXTURE(probe) {
+};
+
+FIXTURE_SETUP(probe)
+{
+}
+
+FIXTURE_TEARDOWN(probe)
+{
+}
+
+TEST_F_TIMEOUT(probe, wait_ms_bounds_probe, 600)
+{
+	char dev[NAME_MAX + 1], old[32];
+	struct probe_log p0 = {}, p1 = {};
+	long long preset, pages, val;
+	int64_t ram, last = 0;
+	int ret0, ret1;
+
+	if (balloon_find(dev, sizeof(dev)))
+		SKIP(return, "no virtio-balloon device");
+	if (!hv_available())
+		SKIP(return, "no host channel (%s)", HV_CMDLINE_TOKEN);
+	if (cmdline_ll(TARGET_TOKEN, &preset))
+		SKIP(return, "no preset target (vm.py --balloon-target)");
+	ASSERT_EQ(0, balloon_ram_size(&ram));
+	pages = (ram - preset) / PAGE_4K;
+	ASSERT_LT(VB2M_MSG_PAGES, pages)
+		TH_LOG("the preset balloon must take more than one message");
+	ASSERT_EQ(0, sysfs_read_str(WAIT_MS_PARAM, old, sizeof(old)));
+	ASSERT_EQ(0, balloon_target(preset));
+	ASSERT_EQ(0, balloon_bind(dev, BALLOON_DRV_2M));
+
+	snprintf(p0.reached_pfx, sizeof(p0.reached_pfx),
+		 "%s %s: initial target reached: ", BALLOON_DRV_2M, dev);
+	snprintf(p0.stopped_pfx, sizeof(p0.stopped_pfx),
+		 "%s %s: initial inflate stopped after ", BALLOON_DRV_2M, dev);
+	p1 = p0;
+
+	ret0 = reprobe(dev, "0", &p0);
+	if (!ret0) {
+		EXPECT_EQ(0, balloon_stat(dev, "initial_target_pages", &val));
+		EXPECT_EQ(pages, val);
+		EXPECT_EQ(0, balloon_wait(preset, WAIT_MS, POLL_MS, &last));
+		EXPECT_LE(0, initial_ms_wait(dev));
+	}
+
+	ret1 = reprobe(dev, "1", &p1);
+	if (!ret1) {
+		EXPECT_EQ(0, balloon_stat(dev, "initial_target_pages", &val));
+		EXPECT_EQ(pages, val);
+		EXPECT_EQ(0, balloon_wait(preset, WAIT_MS, POLL_MS, &last));
+		EXPECT_LE(0, initial_ms_wait(dev));
+	}
+
+	/* The boot's value back, before anything can return. */
+	EXPECT_EQ(0, sysfs_write_str(WAIT_MS_PARAM, old));
+	ASSERT_EQ(0, ret0);
+	ASSERT_EQ(0, ret1);
+	TH_LOG("wait_ms=0: %d reached, %d stopped; wait_ms=1: %d reached, %d stopped",
+	       p0.nr_reached, p0.nr_stopped, p1.nr_reached, p1.nr_stopped);
+	EXPECT_EQ(0, p0.nr_reached);
+	EXPECT_EQ(0, p0.nr_stopped);
+	EXPECT_EQ(0, p1.nr_reached);
+	EXPECT_EQ(1, p1.nr_stopped);
+	EXPECT_EQ(0, balloon_query(&last));
+	EXPECT_EQ(preset, last);
 }
 
 FIXTURE(oom) {
