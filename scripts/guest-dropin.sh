@@ -128,7 +128,7 @@ if [ "$BOOT" = 1 ]; then
 	exit $rc
 fi
 
-echo "1..7"
+echo "1..8"
 [ "$rel" = "$want" ]
 result $? "running the distribution's kernel $want (uname -r: $rel)"
 
@@ -179,6 +179,17 @@ echo "# $balloon_dev bound to '$drv' ($vb_path, taint '$vb_taint');" \
 [ "$drv" = virtio_balloon ] && [ -z "$vb_taint" ] &&
 	case $vb_path in "$mods"/kernel/*) true ;; *) false ;; esac
 result $? "the distribution's virtio_balloon took the balloon at boot ($balloon_dev)"
+
+# Loading virtio_balloon_2m leaves a device that virtio_balloon holds alone
+# and says how to move it; a bind by hand is refused (EBUSY).
+modprobe virtio_balloon_2m
+msg="virtio_balloon_2m: $balloon_dev is bound to virtio_balloon; to switch: echo $balloon_dev > /sys/bus/virtio/drivers/virtio_balloon/unbind; echo $balloon_dev > /sys/bus/virtio/drivers/virtio_balloon_2m/bind"
+dmesg | grep -F "virtio_balloon_2m: $balloon_dev is bound" | sed 's/^/# /'
+bind_err=$( (echo "$balloon_dev" > /sys/bus/virtio/drivers/virtio_balloon_2m/bind) 2>&1)
+echo "# bind by hand: ${bind_err:-accepted}"
+dmesg | grep -qF "$msg" && [ "$(balloon_driver)" = virtio_balloon ] &&
+	case $bind_err in *"busy"*) true ;; *) false ;; esac
+result $? "virtio_balloon_2m leaves the balloon to virtio_balloon, says how to switch, and a bind is refused"
 
 # Every fastboot VFIO selftest (fastboot:vfio_*: vfio_type1_test, and
 # the deferred mapping's), then the balloon's.
