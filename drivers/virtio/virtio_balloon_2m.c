@@ -427,10 +427,11 @@ static unsigned long vb2m_leak_locked(struct vb2m *vb, unsigned long want,
 		vb->nr_pages += pages;
 		return 0;
 	}
-	vb2m_update_actual(vb);
 	vb2m_give_list(vb, &old_blocks, VB2M_ORDER);
 	vb2m_give_list(vb, &old_pages, 0);
 	count_vm_events(BALLOON_DEFLATE, taken);
+	/* Only now is the memory back: the host may count on it. */
+	vb2m_update_actual(vb);
 	return taken;
 }
 
