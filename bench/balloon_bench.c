@@ -84,6 +84,7 @@
 
 #include "args.h"
 #include "balloon.h"
+#include "diag.h"
 #include "hv.h"
 #include "stats.h"
 #include "sysfs.h"
@@ -158,73 +159,8 @@ static struct {
 	bool touched;			/* target or binding changed */
 } g;
 
-static volatile sig_atomic_t stop;
 static bool deflate_on_oom;
 static long clk_tck;
-
-static int cleanup(void);
-
-static void vdie(int err, const char *fmt, va_list ap)
-{
-	fprintf(stderr, PROG ": ");
-	vfprintf(stderr, fmt, ap);
-	if (err)
-		fprintf(stderr, ": %s", strerror(err));
-	fputc('\n', stderr);
-	exit(1);	/* cleanup() runs from atexit() */
-}
-
-/* Print "balloon_bench: <fmt>" to stderr and exit(1). */
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vdie(0, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-/* The same with ": strerror(@err)" appended (@err positive). */
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die_err(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vdie(err, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, PROG ": warning: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static void on_signal(int sig)
-{
-	stop = sig;
-}
-
-static void check_stop(void)
-{
-	if (stop)
-		die("interrupted by signal %d, cleaning up", (int)stop);
-}
-
-static void cleanup_atexit(void)
-{
-	cleanup();
-}
 
 /*
  * Give the device back to the driver it had, with the balloon empty;
@@ -808,7 +744,6 @@ int main(int argc, char **argv)
 	int nsizes = 0, rounds = 3, opt_c, i, j, r, k, d, order[NR_DRV];
 	double rtt, res, v[NR_DRV];
 	bool both;
-	struct sigaction sa;
 	long memtotal_kb;
 	char tag[24];
 	int64_t now;
@@ -884,14 +819,7 @@ int main(int argc, char **argv)
 		die("guest RAM of %lld bytes: not a positive multiple of 2 MiB",
 		    (long long)g.ram);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
-	    sigaction(SIGHUP, &sa, NULL))
-		die_err(errno, "sigaction");
-	if (atexit(cleanup_atexit))
-		die("atexit failed");
+	diag_init(PROG, cleanup);
 
 	/* The first driver, with the balloon empty: MemTotal at its fullest. */
 	for (d = 0; !opt.have[d]; d++)

@@ -69,6 +69,7 @@
 #include <sys/resource.h>
 
 #include "args.h"
+#include "diag.h"
 #include "edu.h"
 #include "hugetlb.h"
 #include "stats.h"
@@ -118,72 +119,7 @@ static struct {
 	.saved_nr = -1,
 };
 
-static volatile sig_atomic_t stop;
 static long page_size;
-
-static int cleanup(void);
-
-static void vdie(int err, const char *fmt, va_list ap)
-{
-	fprintf(stderr, PROG ": ");
-	vfprintf(stderr, fmt, ap);
-	if (err)
-		fprintf(stderr, ": %s", strerror(err));
-	fputc('\n', stderr);
-	exit(1);	/* cleanup() runs from atexit() */
-}
-
-/* Print "vfio_defer_bench: <fmt>" to stderr and exit(1). */
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vdie(0, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-/* The same with ": strerror(@err)" appended (@err positive). */
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die_err(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vdie(err, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, PROG ": warning: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static void on_signal(int sig)
-{
-	stop = sig;
-}
-
-static void check_stop(void)
-{
-	if (stop)
-		die("interrupted by signal %d, cleaning up", (int)stop);
-}
-
-static void cleanup_atexit(void)
-{
-	cleanup();
-}
 
 /* Undo everything; idempotent.  0, or -1 if a knob could not be restored. */
 static int cleanup(void)
@@ -863,7 +799,6 @@ int main(int argc, char **argv)
 	unsigned int workers[NR_WCFG] = { 0, 0 }, w;
 	struct vfio_iommu_type1_info_cap_defer_map cap;
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
-	struct sigaction sa;
 	bool have[NR_BACKINGS] = { true, true }, pin = false, opt_bt = false;
 	int nsizes = 0, runs = 3, nthreads, ncpu, opt, b, i, j, r, f, ret;
 	int order[NR_BACKINGS] = { HUGE, ANON }, i1g = -1, ilast;
@@ -944,14 +879,7 @@ int main(int argc, char **argv)
 	nsizes = j;
 	maxlen = mib[nsizes - 1] << 20;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
-	    sigaction(SIGHUP, &sa, NULL))
-		die_err(errno, "sigaction");
-	if (atexit(cleanup_atexit))
-		die("atexit failed");
+	diag_init(PROG, cleanup);
 	/* Root has CAP_IPC_LOCK anyway; this is for anyone else. */
 	if (setrlimit(RLIMIT_MEMLOCK, &unlimited))
 		warn("cannot lift RLIMIT_MEMLOCK (%s); large maps may fail with ENOMEM",
