@@ -4,6 +4,8 @@
 #
 #   make              out-of-tree modules (Kbuild) against KDIR
 #   make kernel       patched Linux 6.12 test kernel (bzImage + modules)
+#   make qemu         patched QEMU 10.0.2 (patches/qemu/series), only
+#                     qemu-system-x86_64, in build/qemu/obj/
 #   make check        build, boot under QEMU, run every test: 'N passed, N failed'
 #   make demo         boot and print the baseline table (RESULT lines)
 #   make bench        every benchmark, larger sizes (RESULT lines)
@@ -27,7 +29,7 @@ export BUILD
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: modules modules_install deps kernel selftests initramfs \
+.PHONY: modules modules_install deps kernel qemu selftests initramfs \
 	check demo bench run lint clean dropin dropin-stock check-dropin \
 	balloon-dkms balloon-dkms-install check-balloon-build
 
@@ -43,6 +45,9 @@ deps:
 
 kernel:
 	$(SCRIPTS)/build-kernel.sh
+
+qemu:
+	$(SCRIPTS)/build-qemu.sh
 
 selftests: kernel
 	$(SCRIPTS)/build-selftests.sh

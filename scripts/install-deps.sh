@@ -3,7 +3,9 @@
 #
 # Install what building and testing fastboot needs, from Debian's packages.
 #
-# linux-source-6.12 and QEMU 10 come from bookworm-backports.  That suite is
+# linux-source-6.12 and QEMU 10 come from bookworm-backports, and so do meson
+# (>= 1.5) and pycotap, which building the patched QEMU needs (scripts/
+# build-qemu.sh; its other build dependencies are bookworm's).  That suite is
 # enabled by reusing the mirror the machine already uses for "bookworm"
 # (deb822 .sources or one-line sources.list), so no host name is written here.
 set -euo pipefail
@@ -14,8 +16,10 @@ STAMP=/var/lib/fastboot-deps.stamp
 
 PKGS_MAIN="build-essential flex bison bc libelf-dev libssl-dev cpio gzip xz-utils
 	   busybox-static sparse ccache python3 rsync kmod git dwarves
-	   libcap-dev libnuma-dev procps psmisc"
-PKGS_BPO="linux-source-6.12 qemu-system-x86"
+	   libcap-dev libnuma-dev procps psmisc
+	   ninja-build python3-venv pkg-config bzip2 patch libglib2.0-dev
+	   libslirp-dev libfdt-dev zlib1g-dev gnuplot-nox"
+PKGS_BPO="linux-source-6.12 qemu-system-x86 meson python3-pycotap"
 
 [ "$(id -u)" = 0 ] || { echo "install-deps: must run as root" >&2; exit 1; }
 
