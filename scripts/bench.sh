@@ -11,9 +11,11 @@
 # of the guest's free RAM), DEFER_BENCH_RUNS (3; a 1 GiB anonymous map
 # takes about 9 s under TCG), BALLOON_BENCH_MIB (balloon sizes; default
 # 256 and 3/4 of the guest's MemTotal), BALLOON_BENCH_RUNS (rounds, 3),
-# BENCH_RUNS (repetitions, 5).  Last, the hardware estimate for the
-# pre-zeroed pool from both (bench/prezero_estimate.awk).  Fails if any
-# part fails.
+# BENCH_RUNS (repetitions, 5).  Then the hardware estimate for the
+# pre-zeroed pool from both (bench/prezero_estimate.awk).  Last, the
+# nested start-time benchmark and its plot (scripts/nested-bench.sh:
+# NESTED_BENCH_MIB, NESTED_BENCH_BACKING, NESTED_BENCH_RUNS).  Fails if
+# any part fails.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,4 +57,9 @@ python3 "$TOP/scripts/vm.py" --logdir "$BUILD/bench-vm" --share "" \
 echo
 awk -f "$TOP/bench/prezero_estimate.awk" "$BUILD/bench-native.out" \
 	"$BUILD/bench-vm/output.log" || rc=1
+
+# A VM with a passthrough device started by the patched QEMU inside the
+# test guest: stock against fastboot, per memory size; plotted.
+echo
+"$TOP/scripts/nested-bench.sh" || rc=1
 exit "$rc"

@@ -99,6 +99,33 @@ boot balloon-boot "initcall_debug fastboot.vfio_ids=1234:11e8" \
 	sh -c 'BASE_DIR=/selftests; cd "$BASE_DIR" && . ./kselftest/runner.sh &&
 	       cd fastboot && run_many balloon_boot_test balloon_test'
 
+# The nested scenario: L1 (this kernel, with /opt/l2 from
+# scripts/nested-payload.sh in its initramfs, KVM through kvm_amd, edu
+# bound to vfio-pci at boot) starts L2 with the patched QEMU (make qemu)
+# and edu passed through.  nested_test through the kselftest runner, then
+# a two-size start-time benchmark whose exit status counts as one result.
+echo "# check: building QEMU and the nested payload" >&2
+rc=0
+{ "$TOP/scripts/build-qemu.sh" && "$TOP/scripts/nested-payload.sh"; } \
+	> "$LOGDIR/nested-build.log" 2>&1 || rc=$?
+if [ "$rc" = 0 ]; then
+	VMOPTS=(--mem "${NESTED_MEM:-6G}" --timeout "${NESTED_TIMEOUT:-5400}"
+		--initrd "$BUILD/nested/l1-initramfs.cpio.gz")
+	# shellcheck disable=SC2016 # expanded by the guest's shell
+	boot nested "fastboot.vfio_ids=1234:11e8" \
+		sh -c 'modprobe kvm_amd; rc=0
+		       BASE_DIR=/selftests; cd "$BASE_DIR" && . ./kselftest/runner.sh &&
+		       cd fastboot && kselftest_override_timeout=3600 run_many nested_test || rc=1
+		       if /bench/nested_start_bench -m 256,1024 -b anon -r 1; then
+			       echo "ok 2 nested: nested_start_bench -m 256,1024 -b anon"
+		       else
+			       echo "not ok 2 nested: nested_start_bench -m 256,1024 -b anon"; rc=1
+		       fi
+		       exit $rc'
+else
+	fail+=(--fail "nested: building QEMU or the payload failed (see $LOGDIR/nested-build.log)")
+fi
+
 # The drop-in: Debian's stock 6.12 kernel with our vfio_iommu_type1.ko
 # (scripts/dropin-prepare.sh against Debian's headers) runs the VFIO tests.
 echo "# check: boot dropin: Debian's stock kernel" >&2

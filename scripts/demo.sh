@@ -16,12 +16,16 @@
 #     against ours for synchronous pinning (bench/vfio_pin_swap.sh);
 #  5. resizing the guest with the balloon: 6.12's virtio_balloon against
 #     virtio_balloon_2m, moved between them in the same guest
-#     (bench/balloon_bench).
+#     (bench/balloon_bench);
+#  6. starting a VM with a passthrough device, nested: the patched QEMU
+#     in the test guest with the fastboot properties off and on, start
+#     time per memory size, and its plot (scripts/nested-bench.sh).
 # DEMO_MEM (guest RAM, 2G), DEMO_MIB (memory measured in the guest, 256),
 # DEMO_PREZERO_MIB (hugetlb preallocation sizes, 256,1024),
 # DEMO_CLEAR_MIB (buffer for the clearing figures, 1024: far larger than
 # the last-level cache), DEMO_DEFER_MIB (deferred map sizes, 64,1024),
-# DEMO_BALLOON_MIB (balloon sizes, 128,1024).
+# DEMO_BALLOON_MIB (balloon sizes, 128,1024), DEMO_NESTED_MIB (nested
+# VM sizes, 256,1024,4096), DEMO_NESTED_BACKING (anon,hugetlb).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -83,3 +87,11 @@ python3 "$TOP/scripts/vm.py" --logdir "$BUILD/demo" --share "" \
 echo
 awk -f "$TOP/bench/prezero_estimate.awk" "$BUILD/demo-native.out" \
 	"$BUILD/demo/output.log"
+
+# What the VMM side adds: the start of a VM with edu passed through, stock
+# QEMU against fastboot, in a guest of the test kernel (nested KVM).
+echo
+NESTED_BENCH_MIB=${DEMO_NESTED_MIB:-256,1024,4096} \
+NESTED_BENCH_BACKING=${DEMO_NESTED_BACKING:-anon,hugetlb} \
+NESTED_BENCH_RUNS=1 NESTED_BENCH_ARGS=-q \
+	"$TOP/scripts/nested-bench.sh"

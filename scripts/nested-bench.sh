@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The nested start-time benchmark and its plot.  Builds what is missing
+# (the test kernel and initramfs, the patched QEMU, the nested payload),
+# boots the test kernel as L1 with the payload (/opt/l2), KVM (kvm_amd)
+# and edu bound to vfio-pci, runs bench/nested_start_bench there (L2
+# started by the patched QEMU, stock against fastboot, per memory size and
+# backing), and plots start time against guest memory with gnuplot
+# (bench/e2e_start_plot.gp).
+#
+#   scripts/nested-bench.sh [--doc]
+#
+# NESTED_BENCH_MIB      L2 sizes in MiB (256,1024,4096,8192)
+# NESTED_BENCH_BACKING  anon,hugetlb (both)
+# NESTED_BENCH_RUNS     runs per point, medians (1)
+# NESTED_BENCH_TIMEOUT  seconds before L1 is killed (7200)
+# NESTED_BENCH_ARGS     more options for nested_start_bench (e.g. -q)
+#
+# L1 gets the largest size + 2 GiB (at least 4 GiB) and 2 vCPUs.  Output:
+# build/bench-nested/ (build.log, output.log, console.log,
+# e2e-start-<backing>.dat, e2e-start.png); --doc also copies the PNG to
+# Documentation/fastboot/e2e-start.png.  Prints the PNG's path last.
+# Fails if the benchmark failed or no point was measured.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+LOGDIR=$BUILD/bench-nested
+MIB=${NESTED_BENCH_MIB:-256,1024,4096,8192}
+BACKING=${NESTED_BENCH_BACKING:-anon,hugetlb}
+RUNS=${NESTED_BENCH_RUNS:-1}
+TIMEOUT=${NESTED_BENCH_TIMEOUT:-7200}
+DOC_PNG=$TOP/Documentation/fastboot/e2e-start.png
+read -r -a ARGS <<< "${NESTED_BENCH_ARGS:-}"
+
+die() { echo "nested-bench: error: $*" >&2; exit 1; }
+
+doc=0
+case ${1:-} in
+--doc) doc=1 ;;
+"") ;;
+*) die "usage: $0 [--doc]" ;;
+esac
+[[ $MIB =~ ^[0-9]+(,[0-9]+)*$ ]] || die "NESTED_BENCH_MIB=$MIB: not a list of MiB"
+[[ $BACKING =~ ^(anon|hugetlb)(,(anon|hugetlb))?$ ]] ||
+	die "NESTED_BENCH_BACKING=$BACKING: anon, hugetlb or both"
+[[ $RUNS =~ ^[0-9]+$ ]] || die "NESTED_BENCH_RUNS=$RUNS: not a number"
+
+mkdir -p "$LOGDIR"
+rm -f "$LOGDIR"/e2e-start*.dat "$LOGDIR/e2e-start.png" "$LOGDIR/build.log"
+# The build steps' output goes to a log: this script's output is the table.
+for step in prepare.sh build-qemu.sh nested-payload.sh; do
+	if ! "$TOP/scripts/$step" >> "$LOGDIR/build.log" 2>&1; then
+		tail -n 30 "$LOGDIR/build.log" >&2
+		die "scripts/$step failed, see $LOGDIR/build.log"
+	fi
+done
+
+# L1: the largest L2 (all of it pinned, or all in the hugetlb pool) + 2 GiB.
+largest=$(tr ',' '\n' <<< "$MIB" | sort -n | tail -n 1)
+mem=$((largest + 2048))
+[ "$mem" -ge 4096 ] || mem=4096
+
+echo "== Nested start: stock QEMU against fastboot, L2 in a ${mem} MiB L1 (L2: $MIB MiB, $BACKING)"
+rc=0
+python3 "$TOP/scripts/vm.py" --logdir "$LOGDIR" --share "" \
+	--mem "${mem}M" --smp 2 --timeout "$TIMEOUT" \
+	--initrd "$BUILD/nested/l1-initramfs.cpio.gz" \
+	--append "fastboot.vfio_ids=1234:11e8" -- \
+	sh -c "modprobe kvm_amd && /bench/nested_start_bench -m $MIB -b $BACKING -r $RUNS ${ARGS[*]}" ||
+	rc=$?
+[ "$rc" = 0 ] || echo "nested-bench: the benchmark failed ($rc), see $LOGDIR/" >&2
+
+# PLOT <backing> <MiB> <stock_s> <fastboot_s> -> one data file per backing.
+backings=()
+for b in anon hugetlb; do
+	awk -v b="$b" '$1 == "PLOT" && $2 == b { print $3, $4, $5 }' \
+		"$LOGDIR/output.log" > "$LOGDIR/e2e-start-$b.dat"
+	if [ -s "$LOGDIR/e2e-start-$b.dat" ]; then
+		backings+=("$b")
+	else
+		rm -f "$LOGDIR/e2e-start-$b.dat"
+	fi
+done
+[ "${#backings[@]}" -gt 0 ] || die "no PLOT lines in $LOGDIR/output.log"
+
+subtitle="L2 under KVM in a TCG guest (nested), edu via vfio-pci; median of $RUNS run(s), $(date +%Y-%m-%d)"
+gnuplot -e "dir='$LOGDIR'; backings='${backings[*]}'; subtitle='$subtitle'" \
+	"$TOP/bench/e2e_start_plot.gp"
+png=$LOGDIR/e2e-start.png
+if [ "$doc" = 1 ]; then
+	cp "$png" "$DOC_PNG"
+	echo "nested-bench: copied to $DOC_PNG"
+fi
+echo "nested-bench: plot $png"
+exit "$rc"
