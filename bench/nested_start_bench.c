@@ -103,6 +103,7 @@ static struct {
 	bool have[NR_CONFS];
 	bool quiet;
 	bool warmup;
+	const char *stock_file;		/* -S: stock medians of another boot */
 } opt = {
 	.timeout_ms = 900 * 1000,
 	.have = { true, true },
@@ -400,15 +401,38 @@ static int cmp_ulong(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * The stock median of @backing at @mib from the PLOT lines of an earlier
+ * "-d stock" run (its output), NAN if it has none.
+ */
+static double stock_from_file(const char *backing, unsigned long mib)
+{
+	char line[256], b[16], st[32];
+	unsigned long m;
+	double v = NAN;
+	FILE *f = fopen(opt.stock_file, "r");
+
+	if (!f)
+		die_err(errno, "open %s", opt.stock_file);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "PLOT %15s %lu %31s", b, &m, st) == 3 &&
+		    !strcmp(b, backing) && m == mib && strcmp(st, "?"))
+			v = strtod(st, NULL);
+	fclose(f);
+	return v;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: " PROG " [-m MiB[,MiB...]] [-b anon,hugetlb] [-r runs] [-d stock|fastboot|both]\n"
-		"       [-t timeout_s] [-W] [-q]\n"
+		"       [-S stock-output] [-t timeout_s] [-W] [-q]\n"
 		"  -m  L2 memory sizes (default 256,1024,4096,8192; at most %d)\n"
 		"  -b  memory backings, in this order: anon, hugetlb (default both)\n"
 		"  -r  runs per point; medians reported (default 1, at most %d)\n"
 		"  -d  QEMU configurations to run (default both)\n"
+		"  -S  with -d fastboot: take the stock times from the PLOT lines of a\n"
+		"      -d stock run in another L1 boot (stock clear_page there)\n"
 		"  -t  longest wait for any one step, s (default 900)\n"
 		"  -W  no warm-up (one unmeasured start of the smallest size first)\n"
 		"  -q  no per-run rows\n"
@@ -426,7 +450,7 @@ int main(int argc, char **argv)
 	char bdf[32], thp[128] = "?", *tok, *s;
 	int ret;
 
-	while ((opt_c = getopt(argc, argv, "m:b:r:d:t:Wqh")) != -1) {
+	while ((opt_c = getopt(argc, argv, "m:b:r:d:S:t:Wqh")) != -1) {
 		switch (opt_c) {
 		case 'm':
 			nsizes = parse_mib_list(optarg, mib, MAX_SIZES);
@@ -459,6 +483,9 @@ int main(int argc, char **argv)
 				opt.have[STOCK] = false;
 			else if (strcmp(optarg, "both"))
 				goto bad;
+			break;
+		case 'S':
+			opt.stock_file = optarg;
 			break;
 		case 't':
 			opt.timeout_ms = atoi(optarg);
@@ -578,6 +605,9 @@ int main(int argc, char **argv)
 					med(runs[b][i][c], nruns,
 					    offsetof(struct sample, marker)) :
 					NAN;
+			if (opt.stock_file && !opt.have[STOCK])
+				m[b][i][STOCK] = stock_from_file(backing_name[b],
+								 mib[i]);
 			printf("%-8s %6lu", backing_name[b], mib[i]);
 			cell(m[b][i][STOCK], 9);
 			cell(m[b][i][FASTBOOT], 11);
