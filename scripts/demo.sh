@@ -25,7 +25,7 @@
 # DEMO_CLEAR_MIB (buffer for the clearing figures, 1024: far larger than
 # the last-level cache), DEMO_DEFER_MIB (deferred map sizes, 64,1024),
 # DEMO_BALLOON_MIB (balloon sizes, 128,1024), DEMO_NESTED_MIB (nested
-# VM sizes, 256,1024,4096), DEMO_NESTED_BACKING (anon,hugetlb).
+# VM sizes, 256,1024,4096,8192), DEMO_NESTED_BACKING (anon,hugetlb).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -91,7 +91,7 @@ awk -f "$TOP/bench/prezero_estimate.awk" "$BUILD/demo-native.out" \
 # What the VMM side adds: the start of a VM with edu passed through, stock
 # QEMU against fastboot, in a guest of the test kernel (nested KVM).
 echo
-NESTED_BENCH_MIB=${DEMO_NESTED_MIB:-256,1024,4096} \
+NESTED_BENCH_MIB=${DEMO_NESTED_MIB:-256,1024,4096,8192} \
 NESTED_BENCH_BACKING=${DEMO_NESTED_BACKING:-anon,hugetlb} \
 NESTED_BENCH_RUNS=1 NESTED_BENCH_ARGS=-q \
 	"$TOP/scripts/nested-bench.sh"
