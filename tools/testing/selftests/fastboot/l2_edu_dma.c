@@ -44,19 +44,18 @@
 #define PCI_COMMAND	0x04
 #define PCI_COMMAND_MEMORY	0x2
 #define PCI_COMMAND_MASTER	0x4
-#define PM_PRESENT	(1ULL << 63)
+#define PM_PRESENT	0x8000000000000000ULL
 #define PM_PFN_MASK	((1ULL << 55) - 1)
 /* Memory left to the rest of L2 when allocating more rounds. */
 #define RESERVE_MIB	48
 #define MAX_ROUNDS	64
 
 struct page_ref {
-	uint64_t gpa;
+	unsigned long long gpa;
 	char *va;
 };
 
-static __attribute__((noreturn, format(printf, 1, 2)))
-void fail(const char *fmt, ...)
+static void fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -192,7 +191,7 @@ out:
 	return ret;
 }
 
-static uint64_t gpa_of(int pm, void *va)
+static unsigned long long gpa_of(int pm, void *va)
 {
 	struct page_ref ref;
 
@@ -219,7 +218,7 @@ static const char *dma_err(int ret)
  * edu -> page).  Fails the run on any difference.
  */
 static void check_page(void *bar, int pm, const struct page_ref *ref,
-		       char *scratch, uint64_t scratch_gpa, uint64_t seed)
+		       char *scratch, unsigned long long scratch_gpa, uint64_t seed)
 {
 	size_t off;
 	int ret;
@@ -229,31 +228,32 @@ static void check_page(void *bar, int pm, const struct page_ref *ref,
 				       EDU_DMA_MAX_LEN, scratch_gpa, scratch,
 				       seed + off);
 		if (ret)
-			fail("read of gpa 0x%" PRIx64 ": %s",
+			fail("read of gpa 0x%llx: %s",
 			     ref->gpa + off, dma_err(ret));
 		ret = edu_check_write(bar, ref->gpa + off, ref->va + off,
 				      EDU_DMA_MAX_LEN, scratch_gpa, scratch,
 				      ~seed + off);
 		if (ret)
-			fail("write to gpa 0x%" PRIx64 ": %s",
+			fail("write to gpa 0x%llx: %s",
 			     ref->gpa + off, dma_err(ret));
 	}
 	/* mlock() does not stop migration: the page must not have moved. */
 	if (gpa_of(pm, ref->va) != ref->gpa || gpa_of(pm, scratch) != scratch_gpa)
-		fail("page at gpa 0x%" PRIx64 " moved during the check", ref->gpa);
-	printf("l2_edu_dma: gpa 0x%" PRIx64 " ok\n", ref->gpa);
+		fail("page at gpa 0x%llx moved during the check", ref->gpa);
+	printf("l2_edu_dma: gpa 0x%llx ok\n", ref->gpa);
 }
 
-static void usage(const char *prog)
+static void print_usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-m MiB] [-t THRESHOLD_BYTES]\n", prog);
+	fprintf(stderr, "Usage: %s [-m MiB] [-t THRESHOLD_BYTES]\n", prog);
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long mib = 256;
-	uint64_t threshold = 0, seed, scratch_gpa;
+	unsigned long long threshold = 0, scratch_gpa;
+	uint64_t seed;
 	struct page_ref *refs = NULL, pick[3];
 	size_t per_round, n = 0;
 	int opt, pm, ret, rounds = 0;
@@ -272,11 +272,11 @@ int main(int argc, char **argv)
 			threshold = strtoull(optarg, NULL, 0);
 			break;
 		default:
-			usage(argv[0]);
+			print_usage(argv[0]);
 		}
 	}
 	if (!mib || optind != argc)
-		usage(argv[0]);
+		print_usage(argv[0]);
 
 	ret = find_edu(bdf, sizeof(bdf));
 	if (ret)
@@ -336,12 +336,11 @@ int main(int argc, char **argv)
 		qsort(refs, n, sizeof(*refs), cmp_gpa);
 	} while (threshold && refs[n - 1].gpa < threshold && rounds < MAX_ROUNDS);
 
-	printf("l2_edu_dma: edu %s, %d x %lu MiB, gpa 0x%" PRIx64 "-0x%" PRIx64 "\n",
+	printf("l2_edu_dma: edu %s, %d x %lu MiB, gpa 0x%llx-0x%llx\n",
 	       bdf, rounds, mib, refs[0].gpa, refs[n - 1].gpa + PAGE_SZ - 1);
 	if (threshold && refs[n - 1].gpa < threshold)
-		fail("highest page 0x%" PRIx64 " below threshold 0x%" PRIx64
-		     " after %d x %lu MiB", refs[n - 1].gpa, threshold, rounds,
-		     mib);
+		fail("highest page 0x%llx below threshold 0x%llx after %d x %lu MiB",
+		     refs[n - 1].gpa, threshold, rounds, mib);
 
 	pick[0] = refs[0];
 	pick[1] = refs[n / 2];
@@ -352,7 +351,7 @@ int main(int argc, char **argv)
 		check_page(bar, pm, &pick[i], scratch, scratch_gpa,
 			   seed + ((uint64_t)i << 32));
 
-	printf("FASTBOOT-L2-DMA-OK pages=3 low=0x%" PRIx64 " mid=0x%" PRIx64
-	       " high=0x%" PRIx64 "\n", pick[0].gpa, pick[1].gpa, pick[2].gpa);
+	printf("FASTBOOT-L2-DMA-OK pages=3 low=0x%llx mid=0x%llx high=0x%llx\n",
+	       pick[0].gpa, pick[1].gpa, pick[2].gpa);
 	return 0;
 }
