@@ -7,6 +7,8 @@
 # l2.mode=MODE).  Prints FASTBOOT-L2-UP on ttyS0 as soon as proc and dev are
 # mounted (L1 times L2's start up to that line), then by l2.mode:
 #   marker  sleep until L1 ends the VM (QMP quit)
+#           (l2.dmesg=1: first copy the kernel log to ttyS0, for finding
+#           where L2's boot time goes with printk.time=1 initcall_debug)
 #   dma     wait, polling every 100 ms for up to l2.dma_wait seconds (600),
 #           until the 2 MiB balloon is empty (target_pages and actual_pages
 #           0), print FASTBOOT-L2-DEFLATED, run /bin/l2_edu_dma (its
@@ -25,12 +27,13 @@ con=/dev/ttyS0
 mount -t sysfs sysfs /sys
 mount -t debugfs debugfs /sys/kernel/debug
 
-mode=marker dma_wait=600 dma_args=
+mode=marker dma_wait=600 dma_args= dmesg=0
 # shellcheck disable=SC2013 # the command line is one line of words
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	l2.mode=*) mode=${arg#l2.mode=} ;;
 	l2.dma_wait=*) dma_wait=${arg#l2.dma_wait=} ;;
+	l2.dmesg=*) dmesg=${arg#l2.dmesg=} ;;
 	l2.dma_mib=*) dma_args="$dma_args -m ${arg#l2.dma_mib=}" ;;
 	l2.dma_threshold=*) dma_args="$dma_args -t ${arg#l2.dma_threshold=}" ;;
 	esac
@@ -50,6 +53,7 @@ balloon_empty() {
 
 case $mode in
 marker)
+	[ "$dmesg" = 1 ] && dmesg > $con
 	while :; do sleep 3600; done
 	;;
 dma)

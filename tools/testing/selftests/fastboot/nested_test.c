@@ -30,6 +30,20 @@
  *  - bad_property: a threshold that is not a size, and an initial target
  *    larger than RAM: QEMU exits non-zero naming the property, and
  *    nothing stays pinned.
+ *  - auto_deflate_off: as l2_dma_after_deflate with x-auto-deflate=off:
+ *    the mapping completes but the balloon keeps the initial target and
+ *    L2 stays inflated until QMP balloon asks for all of its RAM; then
+ *    the DMA check passes.
+ *  - fence_timeout: L2 without a balloon driver (initcall_blacklist=
+ *    vb2m_init) never reaches the target; after x-fence-timeout (FENCE_MS
+ *    of guest time) QEMU warns, maps what L2 keeps and completes.
+ *  - stock_type1_fallback: 6.12's own vfio_iommu_type1 swapped in
+ *    (STOCK_TYPE1): x-defer-map=on warns once, defers nothing, and the
+ *    DMA check passes with the balloon fence armed; x-defer-map=auto
+ *    falls back without a warning.  fastboot's module is loaded again.
+ *  - balloon_features: VIRTIO_BALLOON_F_MUST_TELL_HOST is offered with
+ *    the fence armed or must-tell-host=on, and not otherwise (QEMU
+ *    started with -S, x-query-virtio-status).
  *
  * Waits are bounded only to catch hangs, never timed.
  */
@@ -55,6 +69,7 @@
 #define SMALL_MIB	256
 #define THRESHOLD_MIB	L2VM_THRESHOLD_MIB
 #define TARGET_MIB	L2VM_TARGET_MIB
+#define TARGET_STR	"512M"	/* TARGET_MIB as a size property */
 /* Generous: L2 runs under KVM inside a TCG guest. */
 #define BOOT_S		600
 #define DMA_S		600
@@ -66,10 +81,17 @@
 #define PAUSE_KNOB	"/sys/kernel/debug/vfio_iommu_type1/defer_pause"
 /* How long the workers run again before the kill. */
 #define UNPAUSE_MS	200
+/* 6.12's vfio_iommu_type1, unpatched (scripts/build-bench.sh). */
+#define STOCK_TYPE1	"/bench/stock-vfio_iommu_type1.ko"
+#define TYPE1_PARAM	"/sys/module/vfio_iommu_type1/parameters/defer_workers"
+/* x-fence-timeout in fence_timeout, ms of guest time. */
+#define FENCE_MS	2000
+#define FENCE_MS_STR	"2000"
 
 FIXTURE(nested) {
 	pid_t owner;		/* the test process */
 	bool paused;		/* PAUSE_KNOB set by the test */
+	bool swapped;		/* STOCK_TYPE1 loaded by the test */
 	struct l2vm vm[NR_VMS];
 	char bdf[32];
 };
@@ -165,6 +187,13 @@ FIXTURE_TEARDOWN_PARENT(nested)
 			rmdir(vm->dir);
 		}
 	}
+	/* fastboot's type1 back, once the containers are closed. */
+	for (i = 0; self->swapped && i < RELEASE_S * 10; i++) {
+		if (!system("rmmod vfio_iommu_type1 2>/dev/null && modprobe vfio_iommu_type1"))
+			self->swapped = false;
+		else
+			usleep(100 * 1000);
+	}
 }
 
 static unsigned long test_mib(void)
@@ -214,19 +243,45 @@ static double wait_line(struct __test_metadata *_metadata, struct l2vm *vm,
 	return (at - vm->launch_us) / 1e6;
 }
 
+/* How a DMA scenario differs from the default fastboot or stock one. */
+struct dma_case {
+	bool fastboot;		/* x-defer-map=on and x-initial-target */
+	const char *vfio_props;	/* more vfio-pci properties */
+	const char *balloon_props;	/* more balloon properties */
+	bool manual_deflate;	/* x-auto-deflate=off: QMP balloon deflates */
+	bool expect_deferred;	/* something must be deferred */
+};
+
+/* Deflate L2 @vm's balloon to all of its @mib of RAM (QMP balloon). */
+static void balloon_full(struct __test_metadata *_metadata, struct l2vm *vm,
+			 unsigned long mib)
+{
+	char cmd[128], reply[512];
+	int ret;
+
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\": \"balloon\", \"arguments\": {\"value\": %lld}}",
+		 (long long)mib * SZ_1M);
+	ret = l2vm_qmp(vm, cmd, reply, sizeof(reply));
+	ASSERT_EQ(0, ret) TH_LOG("QMP balloon: %s", strerr(ret));
+	ASSERT_TRUE(qmp_reply_ok(reply)) TH_LOG("QMP balloon: %s", reply);
+}
+
 /*
  * The DMA scenario: L2 up, (fastboot) the deferred mapping complete, the
  * balloon empty, edu's DMA check passed, QEMU exited 0 after poweroff.
  */
 static void dma_scenario(struct __test_metadata *_metadata, struct l2vm *vm,
-			 const char *bdf, bool fastboot)
+			 const char *bdf, const struct dma_case *c)
 {
 	struct l2vm_opts o = {
 		.mem_mib = test_mib(),
-		.fastboot = fastboot,
+		.fastboot = c->fastboot,
 		.mode = "dma",
 		.target_mib = TARGET_MIB,
 		.threshold_mib = THRESHOLD_MIB,
+		.vfio_props = c->vfio_props,
+		.balloon_props = c->balloon_props,
 	};
 	struct l2vm_fastboot f;
 	char append[64], line[512], ev[1024];
@@ -249,7 +304,7 @@ static void dma_scenario(struct __test_metadata *_metadata, struct l2vm *vm,
 	TH_LOG("at %s: phase %s, deferred %lld, mapped %lld, failed %lld",
 	       L2VM_UP, f.phase, (long long)f.deferred, (long long)f.mapped,
 	       (long long)f.failed);
-	if (!fastboot) {
+	if (!c->expect_deferred) {
 		EXPECT_STREQ("off", f.phase);
 		EXPECT_EQ(0, f.deferred);
 		EXPECT_EQ(0, f.failed);
@@ -266,9 +321,10 @@ static void dma_scenario(struct __test_metadata *_metadata, struct l2vm *vm,
 		ret = l2vm_query_fastboot(vm, &f);
 		ASSERT_EQ(0, ret) TH_LOG("x-query-fastboot after %s: %s",
 					 L2VM_EV_COMPLETE, strerr(ret));
-		TH_LOG("after %s: phase %s, deferred %lld, mapped %lld, failed %lld",
+		TH_LOG("after %s: phase %s, deferred %lld, mapped %lld, failed %lld, balloon target %lld MiB",
 		       L2VM_EV_COMPLETE, f.phase, (long long)f.deferred,
-		       (long long)f.mapped, (long long)f.failed);
+		       (long long)f.mapped, (long long)f.failed,
+		       (long long)(f.balloon_target / SZ_1M));
 		TH_LOG("init %.2f s, to target %.2f s, complete %.2f s",
 		       (f.machine_ready_us - vm->launch_us) / 1e6,
 		       f.fence_us ? (f.fence_us - f.machine_ready_us) / 1e6 : -1,
@@ -280,6 +336,16 @@ static void dma_scenario(struct __test_metadata *_metadata, struct l2vm *vm,
 		EXPECT_NE(0, f.complete_us);
 	}
 
+	if (c->manual_deflate) {
+		/*
+		 * Mapping is complete, yet the balloon keeps the initial
+		 * target and L2 has not seen it empty: only QMP deflates.
+		 */
+		EXPECT_EQ(TARGET_MIB * SZ_1M, f.balloon_target)
+			TH_LOG("x-auto-deflate=off, but the target moved");
+		EXPECT_FALSE(l2vm_serial_has(vm, L2VM_DEFLATED));
+		balloon_full(_metadata, vm, o.mem_mib);
+	}
 	t = wait_line(_metadata, vm, L2VM_DEFLATED, DMA_S);
 	TH_LOG("%s after %.1f s", L2VM_DEFLATED, t);
 	wait_line(_metadata, vm, L2VM_DMA, DMA_S);
@@ -299,12 +365,28 @@ static void dma_scenario(struct __test_metadata *_metadata, struct l2vm *vm,
 
 TEST_F_TIMEOUT(nested, l2_dma_after_deflate, 1800)
 {
-	dma_scenario(_metadata, &self->vm[0], self->bdf, true);
+	const struct dma_case c = { .fastboot = true, .expect_deferred = true };
+
+	dma_scenario(_metadata, &self->vm[0], self->bdf, &c);
 }
 
 TEST_F_TIMEOUT(nested, stock_dma, 1800)
 {
-	dma_scenario(_metadata, &self->vm[0], self->bdf, false);
+	const struct dma_case c = { .fastboot = false };
+
+	dma_scenario(_metadata, &self->vm[0], self->bdf, &c);
+}
+
+TEST_F_TIMEOUT(nested, auto_deflate_off, 1800)
+{
+	const struct dma_case c = {
+		.fastboot = true,
+		.balloon_props = "x-auto-deflate=off",
+		.manual_deflate = true,
+		.expect_deferred = true,
+	};
+
+	dma_scenario(_metadata, &self->vm[0], self->bdf, &c);
 }
 
 static long mem_available_kb(struct __test_metadata *_metadata)
@@ -469,6 +551,115 @@ TEST_F_TIMEOUT(nested, bad_property, 600)
 		EXPECT_EQ(pins0, pins) TH_LOG("%s: pins outstanding %lld, %lld before",
 					      cases[i].prop, pins, pins0);
 	}
+}
+
+/*
+ * x-fence-timeout: a guest without a balloon driver (vb2m_init
+ * blacklisted) never reaches x-initial-target.  After FENCE_MS of guest
+ * time QEMU warns, maps what the guest keeps (all of it) and releases the
+ * fence; the background completes.
+ */
+TEST_F_TIMEOUT(nested, fence_timeout, 1800)
+{
+	struct l2vm *vm = &self->vm[0];
+	struct l2vm_opts o = {
+		.mem_mib = test_mib(),
+		.fastboot = true,
+		.target_mib = TARGET_MIB,
+		.threshold_mib = THRESHOLD_MIB,
+		.balloon_props = "x-fence-timeout=" FENCE_MS_STR,
+		.append = "initcall_blacklist=vb2m_init",
+	};
+	struct l2vm_fastboot f;
+	char ev[1024], log[8192];
+	int ret;
+
+	start(_metadata, vm, self->bdf, &o);
+	wait_line(_metadata, vm, L2VM_UP, BOOT_S);
+	ret = l2vm_wait_event(vm, L2VM_EV_COMPLETE, ev, sizeof(ev),
+			      DMA_S * 1000);
+	ASSERT_EQ(0, ret) TH_LOG("no %s event: %s", L2VM_EV_COMPLETE,
+				 strerr(ret));
+	ret = l2vm_query_fastboot(vm, &f);
+	ASSERT_EQ(0, ret) TH_LOG("x-query-fastboot: %s", strerr(ret));
+	TH_LOG("phase %s, deferred %lld, mapped %lld, balloon actual %lld MiB, fence after %.2f s",
+	       f.phase, (long long)f.deferred, (long long)f.mapped,
+	       (long long)(f.balloon_actual / SZ_1M),
+	       (f.fence_us - f.machine_ready_us) / 1e6);
+	EXPECT_STREQ("complete", f.phase);
+	EXPECT_LT(0, f.deferred);
+	EXPECT_EQ(f.deferred, f.mapped);
+	EXPECT_EQ(0, f.failed);
+	/* Nothing was inflated: the guest kept all of its RAM. */
+	EXPECT_EQ((int64_t)o.mem_mib * SZ_1M, f.balloon_actual);
+	/* Guest time runs no faster than CLOCK_MONOTONIC. */
+	EXPECT_LE(FENCE_MS * 1000LL, f.fence_us - f.machine_ready_us);
+	read_vm_file(vm, "qemu.log", log, sizeof(log));
+	EXPECT_NE(NULL, strstr(log, "x-fence-timeout"))
+		TH_LOG("no x-fence-timeout warning in: %s", log);
+	ret = l2vm_stop(vm, EXIT_S * 1000);
+	EXPECT_EQ(0, ret) TH_LOG("quit: %s, wait status 0x%x", strerr(ret),
+				 vm->status);
+}
+
+/* Occurrences of @needle in @hay. */
+static int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle))) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/*
+ * The fallback: with 6.12's own vfio_iommu_type1 (no VFIO_TYPE1_DEFER_MAP)
+ * x-defer-map=on warns once and maps everything at start, and the same
+ * DMA check passes with the balloon fence armed; x-defer-map=auto falls
+ * back silently.
+ */
+TEST_F_TIMEOUT(nested, stock_type1_fallback, 1800)
+{
+	const struct dma_case c = { .fastboot = true };
+	static const char warning[] = "x-defer-map=on, but this container";
+	struct l2vm_opts o = {
+		.mem_mib = test_mib(),
+		.vfio_props = "x-defer-map=auto",
+		.balloon_props = "x-initial-target=" TARGET_STR,
+	};
+	struct l2vm_fastboot f;
+	char log[8192];
+	int ret;
+
+	ASSERT_EQ(0, access(STOCK_TYPE1, R_OK))
+		TH_LOG("%s: %s (scripts/build-bench.sh)", STOCK_TYPE1,
+		       strerror(errno));
+	ASSERT_EQ(0, access(TYPE1_PARAM, R_OK))
+		TH_LOG("fastboot's vfio_iommu_type1 is not loaded");
+	ret = system("rmmod vfio_iommu_type1 && insmod " STOCK_TYPE1);
+	self->swapped = true;
+	ASSERT_EQ(0, ret) TH_LOG("swapping in %s: status 0x%x", STOCK_TYPE1,
+				 ret);
+	ASSERT_NE(0, access(TYPE1_PARAM, F_OK))
+		TH_LOG("still fastboot's vfio_iommu_type1");
+
+	dma_scenario(_metadata, &self->vm[0], self->bdf, &c);
+	read_vm_file(&self->vm[0], "qemu.log", log, sizeof(log));
+	EXPECT_EQ(1, count_str(log, warning)) TH_LOG("QEMU said: %s", log);
+
+	/* auto: no warning, nothing deferred. */
+	start(_metadata, &self->vm[1], self->bdf, &o);
+	wait_line(_metadata, &self->vm[1], L2VM_UP, BOOT_S);
+	ret = l2vm_query_fastboot(&self->vm[1], &f);
+	ASSERT_EQ(0, ret) TH_LOG("x-query-fastboot: %s", strerr(ret));
+	EXPECT_STREQ("off", f.phase);
+	EXPECT_EQ(0, f.deferred);
+	ret = l2vm_stop(&self->vm[1], EXIT_S * 1000);
+	EXPECT_EQ(0, ret) TH_LOG("quit: %s", strerr(ret));
+	read_vm_file(&self->vm[1], "qemu.log", log, sizeof(log));
+	EXPECT_EQ(0, count_str(log, warning)) TH_LOG("QEMU said: %s", log);
 }
 
 TEST_HARNESS_MAIN

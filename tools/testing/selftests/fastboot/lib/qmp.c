@@ -297,31 +297,30 @@ static bool take_event(struct qmp *q, const char *name, char *ev, size_t len)
 	return false;
 }
 
-/* Queue every whole event line QEMU has sent so far, without waiting. */
-static int drain(struct qmp *q)
+/*
+ * Read one line from QEMU by @deadline and queue it if it is an event;
+ * an overlong line is dropped.  0 or next_line()'s error.
+ */
+static int pump(struct qmp *q, long long deadline)
 {
 	static char line[QMP_LINE_MAX];
 	int ret;
 
-	for (;;) {
-		ret = next_line(q, line, 0);
-		if (ret == -ETIMEDOUT)
-			return 0;
-		if (ret == -EMSGSIZE)
-			continue;
-		if (ret)
-			return ret;
-		if (qmp_json_top_key(line, "event"))
-			queue_event(q, line);
-	}
+	ret = next_line(q, line, deadline);
+	if (ret == -EMSGSIZE)
+		return 0;
+	if (!ret && qmp_json_top_key(line, "event"))
+		queue_event(q, line);
+	return ret;
 }
 
 bool qmp_event_seen(struct qmp *q, const char *name)
 {
 	int i;
 
-	if (q->fd >= 0)
-		drain(q);
+	/* Queue every whole line QEMU has sent so far, without waiting. */
+	while (q->fd >= 0 && !pump(q, 0))
+		;
 	for (i = 0; i < q->nr_events; i++)
 		if (is_event(q->events[i], name))
 			return true;
@@ -332,7 +331,6 @@ int qmp_wait_event(struct qmp *q, const char *name, char *ev, size_t len,
 		   int timeout_ms)
 {
 	long long deadline = qmp_now_ms() + timeout_ms;
-	static char line[QMP_LINE_MAX];
 	int ret;
 
 	for (;;) {
@@ -340,13 +338,9 @@ int qmp_wait_event(struct qmp *q, const char *name, char *ev, size_t len,
 			return 0;
 		if (q->fd < 0)
 			return -ENOTCONN;
-		ret = next_line(q, line, deadline);
-		if (ret == -EMSGSIZE)
-			continue;
+		ret = pump(q, deadline);
 		if (ret)
 			return ret;
-		if (qmp_json_top_key(line, "event"))
-			queue_event(q, line);
 	}
 }
 
