@@ -321,9 +321,10 @@ static void dma_scenario(struct __test_metadata *_metadata, struct l2vm *vm,
 		ret = l2vm_query_fastboot(vm, &f);
 		ASSERT_EQ(0, ret) TH_LOG("x-query-fastboot after %s: %s",
 					 L2VM_EV_COMPLETE, strerr(ret));
-		TH_LOG("after %s: phase %s, deferred %lld, mapped %lld, failed %lld, balloon target %lld MiB",
+		TH_LOG("after %s: phase %s, deferred %lld, mapped %lld, failed %lld",
 		       L2VM_EV_COMPLETE, f.phase, (long long)f.deferred,
-		       (long long)f.mapped, (long long)f.failed,
+		       (long long)f.mapped, (long long)f.failed);
+		TH_LOG("balloon target %lld MiB",
 		       (long long)(f.balloon_target / SZ_1M));
 		TH_LOG("init %.2f s, to target %.2f s, complete %.2f s",
 		       (f.machine_ready_us - vm->launch_us) / 1e6,
