@@ -7,8 +7,11 @@
 # l2.mode=MODE).  Prints FASTBOOT-L2-UP on ttyS0 as soon as proc and dev are
 # mounted (L1 times L2's start up to that line), then by l2.mode:
 #   marker  sleep until L1 ends the VM (QMP quit)
-#           (l2.dmesg=1: first copy the kernel log to ttyS0, for finding
-#           where L2's boot time goes with printk.time=1 initcall_debug)
+#           (l2.dmesg=1: first copy the kernel log's timing lines to
+#           ttyS0: initcalls of 10 ms or more, memory, the balloon, /init;
+#           for finding where L2's boot time goes with printk.time=1
+#           initcall_debug.  All of it takes longer to print than a run
+#           lasts.)
 #   dma     wait, polling every 100 ms for up to l2.dma_wait seconds (600),
 #           until the 2 MiB balloon is empty (target_pages and actual_pages
 #           0), print FASTBOOT-L2-DEFLATED, run /bin/l2_edu_dma (its
@@ -53,7 +56,7 @@ balloon_empty() {
 
 case $mode in
 marker)
-	[ "$dmesg" = 1 ] && dmesg > $con
+	[ "$dmesg" = 1 ] && dmesg | grep -E "after [0-9]{5,} usecs|Memory:|Run /init|virtio_balloon|Freeing|Zone|smpboot" > $con
 	while :; do sleep 3600; done
 	;;
 dma)

@@ -522,6 +522,24 @@ static void vb2m_changed(struct virtio_device *vdev)
 }
 
 /*
+ * Whether the balloon holds the initial target, or what the host asks for
+ * now if it lowered the target since.  Either ends the probe's wait: a
+ * later change, such as a host that deflates as soon as the guest got
+ * there, is work for the background, not for the boot.
+ */
+static bool vb2m_initial_reached(struct vb2m *vb)
+{
+	bool reached;
+
+	mutex_lock(&vb->lock);
+	reached = vb2m_size(vb) >= min(vb->initial_target, vb2m_target(vb));
+	if (reached && vb->initial_ms < 0)
+		vb->initial_ms = ktime_ms_delta(ktime_get(), vb->probe_start);
+	mutex_unlock(&vb->lock);
+	return reached;
+}
+
+/*
  * Reach the target the host set before the guest booted before returning,
  * so that drivers probing later find the memory already given back.
  */
@@ -529,6 +547,7 @@ static void vb2m_initial_inflate(struct vb2m *vb)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(wait_ms);
 	unsigned int stalls = 0;
+	bool reached;
 	long left;
 
 	vb->initial_target = vb2m_target(vb);
@@ -540,14 +559,15 @@ static void vb2m_initial_inflate(struct vb2m *vb)
 			stalls = 0;
 		else
 			stalls++;
-		if (!left || stalls >= VB2M_PROBE_STALLS ||
+		reached = vb2m_initial_reached(vb);
+		if (reached || stalls >= VB2M_PROBE_STALLS ||
 		    time_after(jiffies, deadline) || fatal_signal_pending(current))
 			break;
 		if (stalls)
 			msleep(VB2M_RETRY_MS);
 	}
 
-	if (!left) {
+	if (reached) {
 		dev_info(&vb->vdev->dev,
 			 "initial target reached: %lu MiB in %lld ms (%lu 2 MiB blocks, %lu 4 KiB pages)\n",
 			 vb2m_size(vb) >> (20 - PAGE_SHIFT), vb->initial_ms,
