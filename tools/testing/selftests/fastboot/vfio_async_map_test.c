@@ -89,7 +89,7 @@
 /* 2 MiB pages a hugetlb variant needs at most at once (256 MiB + slack). */
 #define POOL_PAGES	136L
 #define MAX_BUFS	8
-/* killed_midway: MemFree must come back to within this of its baseline. */
+/* killed_midway: free memory must come back to within this of its baseline. */
 #define MEMFREE_SLACK_KB	(16 * 1024L)
 
 #define PAUSE_KNOB	"/sys/kernel/debug/vfio_iommu_type1/defer_pause"
@@ -1109,7 +1109,7 @@ static void wait_released(struct __test_metadata *_metadata, struct ctx *c,
 
 	for (;;) {
 		p = pins(_metadata);
-		mf = proc_field_kb("/proc/meminfo", "MemFree");
+		mf = mem_free_kb();
 		if (c->hugetlb)
 			hf = hugetlb_free_pages(SZ_2M);
 		if (p == pins0 && mf >= free0 - MEMFREE_SLACK_KB &&
@@ -1121,7 +1121,7 @@ static void wait_released(struct __test_metadata *_metadata, struct ctx *c,
 	}
 	EXPECT_EQ(pins0, p) TH_LOG("%s: pins not released in %d s", what, HANG_S);
 	EXPECT_LE(free0 - MEMFREE_SLACK_KB, mf)
-		TH_LOG("%s: MemFree %ld kB, %ld kB before the child", what, mf,
+		TH_LOG("%s: free %ld kB, %ld kB before the child", what, mf,
 		       free0);
 	if (c->hugetlb)
 		EXPECT_EQ(huge0, hf) TH_LOG("%s: free 2 MiB pages", what);
@@ -1150,7 +1150,7 @@ TEST_F_TIMEOUT(async_map, killed_midway, 600)
 		return;
 	vfio_dev_close(&c->dev);
 	pins0 = pins(_metadata);
-	free0 = proc_field_kb("/proc/meminfo", "MemFree");
+	free0 = mem_free_kb();
 	huge0 = c->hugetlb ? hugetlb_free_pages(SZ_2M) : 0;
 	ASSERT_LT(0, free0);
 	ASSERT_LE(0, huge0);

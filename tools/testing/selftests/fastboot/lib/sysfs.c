@@ -109,6 +109,30 @@ int vmstat_refresh(void)
 	return sysfs_write_str("/proc/sys/vm/stat_refresh", "1");
 }
 
+long mem_free_kb(void)
+{
+	long kb, pages = 0, n;
+	char line[256];
+	FILE *f;
+	int ret;
+
+	ret = vmstat_refresh();
+	if (ret)
+		return ret;
+	kb = proc_field_kb("/proc/meminfo", "MemFree");
+	if (kb < 0)
+		return kb;
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " count: %ld", &n) == 1)
+			pages += n;
+	}
+	fclose(f);
+	return kb + pages * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 long long foll_pins_outstanding(void)
 {
 	long long acquired, released;

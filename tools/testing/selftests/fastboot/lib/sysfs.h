@@ -43,6 +43,15 @@ long long proc_vmstat(const char *name);
 int vmstat_refresh(void);
 
 /*
+ * Free memory in kB: MemFree after vmstat_refresh(), plus the pages on the
+ * per-CPU free lists (the "count:" lines of /proc/zoneinfo), which MemFree
+ * leaves out.  A process that exits or unpins a lot frees its 4 KiB pages
+ * to those lists first, and with their high marks tuned up by that burst
+ * they can hold tens of MiB for seconds.  >= 0, or -errno.
+ */
+long mem_free_kb(void);
+
+/*
  * Pages pinned with FOLL_PIN (pin_user_pages*(), as VFIO type1 pins) and
  * not released yet, system-wide: nr_foll_pin_acquired -
  * nr_foll_pin_released after vmstat_refresh().  >= 0, or -errno.
