@@ -494,11 +494,11 @@ TEST_F_TIMEOUT(oom, oom_gives_back, 600)
 	nr = hugetlb_nr_pages(SZ_2M);
 	ASSERT_LE(0, nr);
 	self->pool_2m = nr;
-	free_kb = balloon_free_kb();
+	free_kb = mem_free_kb();
 	if (free_kb * 1024LL > OOM_LEAVE)
 		hugetlb_set_nr_pages(SZ_2M,
 				     nr + (free_kb * 1024LL - OOM_LEAVE) / SZ_2M);
-	free_kb = balloon_free_kb();
+	free_kb = mem_free_kb();
 	hog_bytes = free_kb * 1024LL + OOM_OVER;
 	TH_LOG("2 MiB pool %ld -> %ld pages, free %ld kB; balloon %lld pages; touching %lld MiB",
 	       nr, hugetlb_nr_pages(SZ_2M), free_kb, pages0,

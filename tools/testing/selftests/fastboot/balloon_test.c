@@ -509,11 +509,11 @@ TEST_F_TIMEOUT(balloon, fragmented_fallback, 600)
 	nr = hugetlb_nr_pages(SZ_2M);
 	ASSERT_LE(0, nr);
 	self->pool_2m = nr;
-	free_kb = balloon_free_kb();
+	free_kb = mem_free_kb();
 	ASSERT_LT(0, free_kb);
 	ASSERT_EQ(0, hugetlb_set_nr_pages(SZ_2M, nr + free_kb / 2048 + 1));
 	left = free_2m_blocks();
-	free_kb = balloon_free_kb();
+	free_kb = mem_free_kb();
 	TH_LOG("2 MiB pool %ld -> %ld pages; %ld free 2 MiB blocks left, free %ld kB",
 	       self->pool_2m, hugetlb_nr_pages(SZ_2M), left, free_kb);
 	/* Room for the inflate, and more than as much again left over. */
@@ -525,7 +525,7 @@ TEST_F_TIMEOUT(balloon, fragmented_fallback, 600)
 	ASSERT_EQ(0, set_and_wait(self->ram - FRAG_INFLATE, &last))
 		TH_LOG("balloon stuck at %lld bytes, target %lld (free %ld kB)",
 		       (long long)last, (long long)(self->ram - FRAG_INFLATE),
-		       balloon_free_kb());
+		       mem_free_kb());
 	ASSERT_EQ(0, take_snap(self->dev, variant->b2m, &s1));
 	EXPECT_EQ(pages, host_pages(self, &s1));
 	EXPECT_EQ(pages, s1.inflated - s0.inflated);
@@ -608,7 +608,7 @@ TEST_F_TIMEOUT(balloon, rebind_midway, 600)
 	long long moved;
 	int ret;
 
-	free0 = balloon_free_kb();
+	free0 = mem_free_kb();
 	ASSERT_EQ(0, take_snap(self->dev, variant->b2m, &s0));
 
 	/* Unbind while it inflates: remove gives everything back. */
@@ -626,7 +626,7 @@ TEST_F_TIMEOUT(balloon, rebind_midway, 600)
 		       host_pages(self, &s1));
 	EXPECT_EQ(s1.inflated - s0.inflated, s1.deflated - s0.deflated);
 	EXPECT_EQ(s0.memtotal_kb, s1.memtotal_kb);
-	free1 = balloon_free_kb();
+	free1 = mem_free_kb();
 	TH_LOG("unbound: free %ld -> %ld kB", free0, free1);
 
 	/* Bound again, it inflates to the target it finds. */
@@ -643,7 +643,7 @@ TEST_F_TIMEOUT(balloon, rebind_midway, 600)
 		TH_LOG("balloon stuck at %lld bytes, target %lld",
 		       (long long)last, (long long)self->ram);
 	ASSERT_EQ(0, take_snap(self->dev, variant->b2m, &s3));
-	free2 = balloon_free_kb();
+	free2 = mem_free_kb();
 	TH_LOG("deflated: free %ld -> %ld kB", free0, free2);
 	EXPECT_EQ(self->ram, s3.actual);
 	EXPECT_EQ(s0.memtotal_kb, s3.memtotal_kb);

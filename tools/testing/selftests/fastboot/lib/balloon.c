@@ -268,25 +268,3 @@ int balloon_stat(const char *dev, const char *key, long long *val)
 	fclose(f);
 	return ret;
 }
-
-long balloon_free_kb(void)
-{
-	long long pcp = 0, n;
-	char line[256];
-	long kb;
-	FILE *f;
-
-	vmstat_refresh();
-	kb = proc_field_kb("/proc/meminfo", "MemFree");
-	if (kb < 0)
-		return kb;
-	f = fopen("/proc/zoneinfo", "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, " count: %lld", &n) == 1)
-			pcp += n;
-	}
-	fclose(f);
-	return kb + pcp * (getpagesize() / 1024);
-}

@@ -99,12 +99,4 @@ static inline unsigned int balloon_vq_delta(unsigned int before,
  */
 int balloon_stat(const char *dev, const char *key, long long *val);
 
-/*
- * Free memory in kB: MemFree (every CPU's counter deltas folded in) plus
- * the pages on the per-CPU free lists ("count:" in /proc/zoneinfo), which
- * MemFree leaves out and which hold tens of MiB after a large deflate.
- * -errno on failure.
- */
-long balloon_free_kb(void);
-
 #endif /* FASTBOOT_BALLOON_H */
