@@ -3,14 +3,21 @@
 #
 # Build the fastboot test kernel: Debian's linux-source-6.12, plus the
 # overlay (new files at their kernel paths), plus patches/series, configured
-# from allnoconfig + configs/fastboot-test.config, built out of tree.
+# from allnoconfig + configs/fastboot-test.config + configs/fastboot-debug.config,
+# built out of tree.
+#
+#   scripts/build-kernel.sh [--guest]
+#
+# --guest builds the same tree without the debugging fragment, bzImage
+# only, in build/obj-guest/: the L2 kernel of the nested start-time
+# benchmark (scripts/nested-bench.sh), a guest configured for production.
 #
 #   build/pristine/   the unpacked linux-source tarball, never modified
 #   build/stage/      pristine (hard links) + overlay + series, remade per run
 #   build/linux/      the source tree the kernel is built from; updated from
 #                     stage/ by content, so only changed files get new mtimes
 #                     and the build stays incremental
-#   build/obj/        kbuild output (O=)
+#   build/obj/        kbuild output (O=); build/obj-guest/ with --guest
 #
 # Environment: BUILD (default: <repo>/build), JOBS (default: nproc),
 # CONFIGS (extra fragments, space separated).
@@ -20,11 +27,23 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 JOBS=${JOBS:-$(nproc)}
 TARBALL=/usr/src/linux-source-6.12.tar.xz
-FRAGMENTS="$TOP/configs/fastboot-test.config ${CONFIGS:-}"
+FRAGMENTS="$TOP/configs/fastboot-test.config $TOP/configs/fastboot-debug.config ${CONFIGS:-}"
+OBJ=$BUILD/obj
+TARGETS="bzImage modules"
 OVERLAY_DIRS="mm drivers tools/testing/selftests/fastboot Documentation/admin-guide Documentation/ABI"
 
 log() { echo "build-kernel: $*"; }
 die() { echo "build-kernel: error: $*" >&2; exit 1; }
+
+case ${1:-} in
+--guest)
+	FRAGMENTS="$TOP/configs/fastboot-test.config ${CONFIGS:-}"
+	OBJ=$BUILD/obj-guest
+	TARGETS=bzImage
+	;;
+"") ;;
+*) die "usage: $0 [--guest]" ;;
+esac
 
 [ -f "$TARBALL" ] || die "$TARBALL missing (run scripts/install-deps.sh)"
 mkdir -p "$BUILD"
@@ -37,7 +56,7 @@ if [ "$(cat "$BUILD/pristine.stamp" 2>/dev/null)" != "$tarver" ]; then
 	mkdir -p "$BUILD/pristine.tmp"
 	tar -C "$BUILD/pristine.tmp" --strip-components=1 -xf "$TARBALL"
 	mv "$BUILD/pristine.tmp" "$BUILD/pristine"
-	rm -rf "$BUILD/obj" "$BUILD/linux" "$BUILD/stage.stamp"
+	rm -rf "$BUILD/obj" "$BUILD/obj-guest" "$BUILD/linux" "$BUILD/stage.stamp"
 	echo "$tarver" > "$BUILD/pristine.stamp"
 fi
 
@@ -104,20 +123,21 @@ fi
 # 3. Configure: allnoconfig with the fragments forced in, then verify; again
 #    whenever the fragment or the staged tree (a patch may touch Kconfig)
 #    changed, so an incremental build is configured like a fresh one.
-cat $FRAGMENTS > "$BUILD/fragment.config"
-cat "$BUILD/fragment.config" > "$BUILD/fragment.config.key"
-echo "# stage $want" >> "$BUILD/fragment.config.key"
-if ! cmp -s "$BUILD/fragment.config.key" "$BUILD/obj/fragment.used" 2>/dev/null ||
-   [ ! -f "$BUILD/obj/.config" ]; then
-	mkdir -p "$BUILD/obj"
-	make -s -C "$BUILD/linux" O="$BUILD/obj" \
-		KCONFIG_ALLCONFIG="$BUILD/fragment.config" allnoconfig
-	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$BUILD/fragment.config" |
+mkdir -p "$OBJ"
+# shellcheck disable=SC2086
+cat $FRAGMENTS > "$OBJ/fragment.config"
+cat "$OBJ/fragment.config" > "$OBJ/fragment.config.key"
+echo "# stage $want" >> "$OBJ/fragment.config.key"
+if ! cmp -s "$OBJ/fragment.config.key" "$OBJ/fragment.used" 2>/dev/null ||
+   [ ! -f "$OBJ/.config" ]; then
+	make -s -C "$BUILD/linux" O="$OBJ" \
+		KCONFIG_ALLCONFIG="$OBJ/fragment.config" allnoconfig
+	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$OBJ/fragment.config" |
 		  while read -r line; do
-			grep -qx "$line" "$BUILD/obj/.config" || echo "$line"
+			grep -qx "$line" "$OBJ/.config" || echo "$line"
 		  done)
 	[ -z "$missing" ] || die "config symbols did not survive allnoconfig: $missing"
-	cp "$BUILD/fragment.config.key" "$BUILD/obj/fragment.used"
+	cp "$OBJ/fragment.config.key" "$OBJ/fragment.used"
 fi
 
 # 4. Build.
@@ -128,9 +148,12 @@ if command -v ccache >/dev/null; then
 	# another checkout on this machine hits the same cache entries.
 	export CCACHE_BASEDIR=$BUILD
 fi
-log "building bzImage and modules (-j$JOBS)"
-make -s -C "$BUILD/linux" O="$BUILD/obj" -j"$JOBS" CC="$cc" bzImage modules
-rm -rf "$BUILD/modules"
-make -s -C "$BUILD/linux" O="$BUILD/obj" INSTALL_MOD_PATH="$BUILD/modules" \
-	INSTALL_MOD_STRIP=1 modules_install
-log "done: $BUILD/obj/arch/x86/boot/bzImage ($(cat "$BUILD/obj/include/config/kernel.release"))"
+log "building $TARGETS in $OBJ (-j$JOBS)"
+# shellcheck disable=SC2086
+make -s -C "$BUILD/linux" O="$OBJ" -j"$JOBS" CC="$cc" $TARGETS
+if [ "$OBJ" = "$BUILD/obj" ]; then
+	rm -rf "$BUILD/modules"
+	make -s -C "$BUILD/linux" O="$OBJ" INSTALL_MOD_PATH="$BUILD/modules" \
+		INSTALL_MOD_STRIP=1 modules_install
+fi
+log "done: $OBJ/arch/x86/boot/bzImage ($(cat "$OBJ/include/config/kernel.release"))"

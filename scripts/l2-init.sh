@@ -12,7 +12,10 @@
 #           for finding where L2's boot time goes with printk.time=1
 #           initcall_debug.  All of it takes longer to print than a run
 #           lasts.)
-#   dma     wait, polling every 100 ms for up to l2.dma_wait seconds (600),
+#   dma     copy the 2 MiB balloon's probe line from the kernel log to
+#           ttyS0 as "FASTBOOT-L2-PROBE <line>" (where the probe stopped
+#           waiting), then wait, polling every 100 ms for up to
+#           l2.dma_wait seconds (600),
 #           until the 2 MiB balloon is empty (target_pages and actual_pages
 #           0), print FASTBOOT-L2-DEFLATED, run /bin/l2_edu_dma (its
 #           FASTBOOT-L2-DMA-OK/-FAIL line goes to ttyS0) and power off.
@@ -30,7 +33,7 @@ con=/dev/ttyS0
 mount -t sysfs sysfs /sys
 mount -t debugfs debugfs /sys/kernel/debug
 
-mode=marker dma_wait=600 dma_args= dmesg=0
+mode=marker dma_wait=600 dma_args='' dmesg=0
 # shellcheck disable=SC2013 # the command line is one line of words
 for arg in $(cat /proc/cmdline); do
 	case $arg in
@@ -60,6 +63,8 @@ marker)
 	while :; do sleep 3600; done
 	;;
 dma)
+	probe=$(dmesg | grep -m 1 -E 'virtio_balloon_2m .*: initial (target reached|inflate stopped)')
+	echo "FASTBOOT-L2-PROBE ${probe#*: }" > $con
 	polls=$((dma_wait * 10))
 	while ! balloon_empty; do
 		if [ "$polls" -le 0 ]; then

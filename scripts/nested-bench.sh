@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The nested start-time benchmark and its plot.  Builds what is missing
-# (the test kernel and initramfs, the patched QEMU, the nested payload),
+# (the test kernel and initramfs, the guest kernel for L2, the patched
+# QEMU, the nested payload),
 # boots the test kernel as L1 with the payload (/opt/l2), KVM (kvm_amd)
 # and edu bound to vfio-pci, runs bench/nested_start_bench there (L2
 # started by the patched QEMU, stock against fastboot, per memory size and
@@ -51,8 +52,13 @@ esac
 mkdir -p "$LOGDIR"
 rm -f "$LOGDIR"/e2e-start*.dat "$LOGDIR/e2e-start.png" "$LOGDIR/build.log"
 # The build steps' output goes to a log: this script's output is the table.
-for step in prepare.sh build-qemu.sh nested-payload.sh; do
-	if ! "$TOP/scripts/$step" >> "$LOGDIR/build.log" 2>&1; then
+# L2 runs the guest kernel: the test kernel's configuration without its
+# debugging options (lockdep, DEBUG_VM), as a production guest would.  L1,
+# the host, stays the test kernel, for stock and fastboot alike.
+export L2_KERNEL=$BUILD/obj-guest/arch/x86/boot/bzImage
+for step in prepare.sh "build-kernel.sh --guest" build-qemu.sh nested-payload.sh; do
+	# shellcheck disable=SC2086 # a step may carry an option
+	if ! "$TOP"/scripts/$step >> "$LOGDIR/build.log" 2>&1; then
 		tail -n 30 "$LOGDIR/build.log" >&2
 		die "scripts/$step failed, see $LOGDIR/build.log"
 	fi

@@ -11,7 +11,10 @@
 #   /opt/l2/qemu                     wrapper running it with those
 #   /opt/l2/share/                   bios-256k.bin, linuxboot_dma.bin,
 #                                    kvmvapic.bin (QEMU's -L)
-#   /opt/l2/bzImage                  L2's kernel (the test kernel)
+#   /opt/l2/bzImage                  L2's kernel: the test kernel, or
+#                                    $L2_KERNEL (scripts/nested-bench.sh
+#                                    passes the guest kernel, built by
+#                                    build-kernel.sh --guest)
 #   /opt/l2/initramfs.cpio.gz        L2's initramfs (scripts/mkinitramfs-l2.sh)
 #
 # The static DMA check l2_edu_dma is compiled here first.  Outputs:
@@ -24,7 +27,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 NESTED=$BUILD/nested
 QEMU_BIN=${QEMU_BIN:-$BUILD/qemu/obj/qemu-system-x86_64}
-KERNEL=$BUILD/obj/arch/x86/boot/bzImage
+KERNEL=${L2_KERNEL:-$BUILD/obj/arch/x86/boot/bzImage}
 L1_INITRAMFS=$BUILD/initramfs.cpio.gz
 SELFTESTS=$TOP/tools/testing/selftests/fastboot
 DMA_SRCS=("$SELFTESTS/l2_edu_dma.c" "$SELFTESTS/lib/edu.c" "$SELFTESTS/lib/sysfs.c")

@@ -119,9 +119,14 @@ struct vb2m {
 	unsigned int num_pfns;
 	wait_queue_head_t acked;
 
-	/* Whether the work may be queued: false once remove started. */
+	/*
+	 * Whether the work may be queued: not once remove started, and not
+	 * while probe inflates (probe is then the only one to move the
+	 * balloon, and queues the work itself when it is done).
+	 */
 	spinlock_t stop_lock;
 	bool stop;
+	bool probing;
 	struct delayed_work size_work;
 	struct work_struct stats_work;
 
@@ -516,7 +521,7 @@ static void vb2m_changed(struct virtio_device *vdev)
 	unsigned long flags;
 
 	spin_lock_irqsave(&vb->stop_lock, flags);
-	if (!vb->stop)
+	if (!vb->stop && !vb->probing)
 		mod_delayed_work(system_freezable_wq, &vb->size_work, 0);
 	spin_unlock_irqrestore(&vb->stop_lock, flags);
 }
@@ -809,6 +814,7 @@ static int vb2m_probe(struct virtio_device *vdev)
 	vb->initial_ms = -1;
 	vb->last_move_ms = -1;
 	vb->probe_start = ktime_get();
+	vb->probing = true;
 
 	err = vb2m_init_vqs(vb);
 	if (err)
@@ -830,6 +836,9 @@ static int vb2m_probe(struct virtio_device *vdev)
 	vb->debugfs = debugfs_create_file(dev_name(&vdev->dev), 0444,
 					  vb2m_debugfs_root, vb, &vb2m_fops);
 	/* Whatever is left, and later changes, in the background. */
+	spin_lock_irq(&vb->stop_lock);
+	vb->probing = false;
+	spin_unlock_irq(&vb->stop_lock);
 	vb2m_changed(vdev);
 	return 0;
 

@@ -45,6 +45,8 @@
 /* What L2's /init (scripts/l2-init.sh) prints on its serial console. */
 #define L2VM_UP			"FASTBOOT-L2-UP"
 #define L2VM_DEFLATED		"FASTBOOT-L2-DEFLATED"
+/* The 2 MiB balloon's probe line from L2's kernel log (l2.mode=dma). */
+#define L2VM_PROBE		"FASTBOOT-L2-PROBE"
 #define L2VM_DMA		"FASTBOOT-L2-DMA-"	/* OK or FAIL follows */
 #define L2VM_DMA_OK		"FASTBOOT-L2-DMA-OK"
 /* The patched QEMU's event once the deferred mapping is complete. */
