@@ -16,12 +16,12 @@
  *             (none for 512 MiB or less): the mapping is deferred, L2
  *             boots into its balloon, the rest is mapped in the background
  *
- * it measures, -r times (default 1; medians; after one unmeasured start,
- * -W: none), the start time: from QEMU's
- * launch (fork) to FASTBOOT-L2-UP on L2's serial console (L2's /init
- * prints it first thing; the console file is polled every 5 ms).  For
- * fastboot also the breakdown x-query-fastboot gives (CLOCK_MONOTONIC, the
- * same clock as the launch time):
+ * it measures, -r times (default 1; medians; in rounds, each round every
+ * size in turn; after one unmeasured start, -W: none), the start time:
+ * from QEMU's launch (fork) to FASTBOOT-L2-UP on L2's serial console
+ * (L2's /init prints it first thing; the console file is polled every
+ * 5 ms).  For fastboot also the breakdown x-query-fastboot gives
+ * (CLOCK_MONOTONIC, the same clock as the launch time):
  *
  *   init          launch -> machine created, just before the vCPUs run
  *   to-target     machine created -> the guest reached its balloon target
@@ -577,8 +577,13 @@ int main(int argc, char **argv)
 			/* hugetlb: all stock runs, then the pre-zeroed pool. */
 			if (b == HUGETLB && c == FASTBOOT)
 				set_prezero("1");
-			for (i = 0; i < nsizes; i++) {
-				for (r = 0; r < nruns; r++) {
+			/*
+			 * Round by round, each round every size: a change
+			 * in the machine's load then weighs on all sizes
+			 * alike, not on the largest only.
+			 */
+			for (r = 0; r < nruns; r++) {
+				for (i = 0; i < nsizes; i++) {
 					if (b == HUGETLB && c == FASTBOOT)
 						wait_prezeroed();
 					if (!one_run(b, mib[i], c, r,
