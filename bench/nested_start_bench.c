@@ -528,6 +528,10 @@ int main(int argc, char **argv)
 			L2VM_QEMU);
 	if (access("/dev/kvm", R_OK | W_OK))
 		die_err(errno, "/dev/kvm (modprobe kvm_amd first)");
+	/* No code patching in L1 while L2s come and go: see l2vm.h. */
+	ret = l2vm_hold_kvm();
+	if (ret)
+		die_err(-ret, "creating the idle VM that keeps KVM's static keys set");
 	ret = l2vm_find_edu(bdf, sizeof(bdf));
 	if (ret)
 		die_err(-ret, "edu bound to vfio-pci (fastboot.vfio_ids=1234:11e8 on L1's command line)");

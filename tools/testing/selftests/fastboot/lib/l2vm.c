@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -31,6 +33,40 @@ long long l2vm_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+int l2vm_hold_kvm(void)
+{
+	static int held_vm = -1;
+	int kvm, vm, vcpu, ret = 0;
+
+	if (held_vm >= 0)
+		return 0;
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		return -errno;
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* The irqchip first: the vCPU then gets a local APIC in the kernel. */
+	if (ioctl(vm, KVM_CREATE_IRQCHIP, 0)) {
+		ret = -errno;
+		close(vm);
+		goto out;
+	}
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu < 0) {
+		ret = -errno;
+		close(vm);
+		goto out;
+	}
+	/* Both descriptors stay open (close-on-exec) for good. */
+	held_vm = vm;
+out:
+	close(kvm);
+	return ret;
 }
 
 int l2vm_find_edu(char *bdf, size_t len)

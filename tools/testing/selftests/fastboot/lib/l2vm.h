@@ -106,6 +106,19 @@ long long l2vm_now_us(void);
  */
 int l2vm_find_edu(char *bdf, size_t len);
 
+/*
+ * Keep one idle VM, with an in-kernel irqchip and one vCPU that never
+ * runs, open in this process (and its children) until it exits.  KVM
+ * flips static keys when the first VM or local APIC comes and when the
+ * last goes: the scheduler's preempt notifiers (finish_task_switch()),
+ * the APIC's software-disabled count.  Each flip is cross-CPU text
+ * patching, and multi-threaded TCG has been seen to run a stale
+ * translation of patched code, an "Oops: int3" in L1
+ * (Documentation/fastboot/testing.rst).  With this VM open, starting and
+ * stopping L2s patches no code.  0 (also when already held), or -errno.
+ */
+int l2vm_hold_kvm(void);
+
 /* Zero @vm so that l2vm_cleanup() on it is a no-op. */
 void l2vm_init(struct l2vm *vm);
 
