@@ -8,9 +8,10 @@
 #
 #   scripts/build-kernel.sh [--guest]
 #
-# --guest builds the same tree without the debugging fragment, bzImage
-# only, in build/obj-guest/: the L2 kernel of the nested start-time
-# benchmark (scripts/nested-bench.sh), a guest configured for production.
+# --guest builds the same tree without the debugging fragment in
+# build/obj-guest/, modules installed in build/modules-guest/: a kernel
+# configured for production, which the nested start-time benchmark
+# (scripts/nested-bench.sh) runs as L1 (the host) and as L2 (the guest).
 #
 #   build/pristine/   the unpacked linux-source tarball, never modified
 #   build/stage/      pristine (hard links) + overlay + series, remade per run
@@ -18,6 +19,7 @@
 #                     stage/ by content, so only changed files get new mtimes
 #                     and the build stays incremental
 #   build/obj/        kbuild output (O=); build/obj-guest/ with --guest
+#   build/modules/    modules_install output; build/modules-guest/ with --guest
 #
 # Environment: BUILD (default: <repo>/build), JOBS (default: nproc),
 # CONFIGS (extra fragments, space separated).
@@ -29,7 +31,7 @@ JOBS=${JOBS:-$(nproc)}
 TARBALL=/usr/src/linux-source-6.12.tar.xz
 FRAGMENTS="$TOP/configs/fastboot-test.config $TOP/configs/fastboot-debug.config ${CONFIGS:-}"
 OBJ=$BUILD/obj
-TARGETS="bzImage modules"
+MODULES=$BUILD/modules
 OVERLAY_DIRS="mm drivers tools/testing/selftests/fastboot Documentation/admin-guide Documentation/ABI"
 
 log() { echo "build-kernel: $*"; }
@@ -39,7 +41,7 @@ case ${1:-} in
 --guest)
 	FRAGMENTS="$TOP/configs/fastboot-test.config ${CONFIGS:-}"
 	OBJ=$BUILD/obj-guest
-	TARGETS=bzImage
+	MODULES=$BUILD/modules-guest
 	;;
 "") ;;
 *) die "usage: $0 [--guest]" ;;
@@ -148,12 +150,9 @@ if command -v ccache >/dev/null; then
 	# another checkout on this machine hits the same cache entries.
 	export CCACHE_BASEDIR=$BUILD
 fi
-log "building $TARGETS in $OBJ (-j$JOBS)"
-# shellcheck disable=SC2086
-make -s -C "$BUILD/linux" O="$OBJ" -j"$JOBS" CC="$cc" $TARGETS
-if [ "$OBJ" = "$BUILD/obj" ]; then
-	rm -rf "$BUILD/modules"
-	make -s -C "$BUILD/linux" O="$OBJ" INSTALL_MOD_PATH="$BUILD/modules" \
-		INSTALL_MOD_STRIP=1 modules_install
-fi
+log "building bzImage and modules in $OBJ (-j$JOBS)"
+make -s -C "$BUILD/linux" O="$OBJ" -j"$JOBS" CC="$cc" bzImage modules
+rm -rf "$MODULES"
+make -s -C "$BUILD/linux" O="$OBJ" INSTALL_MOD_PATH="$MODULES" \
+	INSTALL_MOD_STRIP=1 modules_install
 log "done: $OBJ/arch/x86/boot/bzImage ($(cat "$OBJ/include/config/kernel.release"))"

@@ -7,15 +7,29 @@
 #
 #   build/initramfs/          the tree
 #   build/initramfs.cpio.gz   the archive scripts/vm.py boots
+#
+#   scripts/mkinitramfs.sh [--guest]
+#
+# --guest packs the modules of the guest kernel (build-kernel.sh --guest)
+# instead, as build/initramfs-guest/ and build/initramfs-guest.cpio.gz.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 ROOT=$BUILD/initramfs
-OUT=$BUILD/initramfs.cpio.gz
+MODULES=$BUILD/modules
 
 die() { echo "mkinitramfs: error: $*" >&2; exit 1; }
-[ -d "$BUILD/modules/lib/modules" ] || die "no modules in $BUILD/modules (make kernel)"
+case ${1:-} in
+--guest)
+	ROOT=$BUILD/initramfs-guest
+	MODULES=$BUILD/modules-guest
+	;;
+"") ;;
+*) die "usage: $0 [--guest]" ;;
+esac
+OUT=$ROOT.cpio.gz
+[ -d "$MODULES/lib/modules" ] || die "no modules in $MODULES (make kernel)"
 [ -d "$BUILD/selftests" ] || die "no selftests in $BUILD/selftests (make selftests)"
 
 rm -rf "$ROOT"
@@ -25,7 +39,7 @@ if readelf -l /bin/busybox | grep -q INTERP; then
 	die "/bin/busybox is not static (install busybox-static)"
 fi
 install -m 0755 "$TOP/scripts/guest-init.sh" "$ROOT/init"
-cp -a "$BUILD/modules/lib/modules" "$ROOT/lib/"
+cp -a "$MODULES/lib/modules" "$ROOT/lib/"
 cp -a "$BUILD/selftests" "$ROOT/selftests"
 if [ -d "$BUILD/bench" ]; then
 	cp -a "$BUILD/bench" "$ROOT/bench"

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The nested start-time benchmark and its plot.  Builds what is missing
-# (the test kernel and initramfs, the guest kernel for L2, the patched
-# QEMU, the nested payload),
-# boots the test kernel as L1 with the payload (/opt/l2), KVM (kvm_amd)
+# (the test kernel and initramfs, the guest kernel and its initramfs, the
+# patched QEMU, the nested payload),
+# boots the guest kernel as L1 with the payload (/opt/l2), KVM (kvm_amd)
 # and edu bound to vfio-pci, runs bench/nested_start_bench there (L2
 # started by the patched QEMU, stock against fastboot, per memory size and
 # backing), and plots start time against guest memory with gnuplot
@@ -52,11 +52,16 @@ esac
 mkdir -p "$LOGDIR"
 rm -f "$LOGDIR"/e2e-start*.dat "$LOGDIR/e2e-start.png" "$LOGDIR/build.log"
 # The build steps' output goes to a log: this script's output is the table.
-# L2 runs the guest kernel: the test kernel's configuration without its
-# debugging options (lockdep, DEBUG_VM), as a production guest would.  L1,
-# the host, stays the test kernel, for stock and fastboot alike.
-export L2_KERNEL=$BUILD/obj-guest/arch/x86/boot/bzImage
-for step in prepare.sh "build-kernel.sh --guest" build-qemu.sh nested-payload.sh; do
+# L1 and L2 run the guest kernel: the test kernel's configuration without
+# its debugging options (lockdep, DEBUG_VM), as production hosts and guests
+# run; the same L1 kernel for stock and fastboot.  Its initramfs has its
+# own modules, plus the payload.
+GUEST_KERNEL=$BUILD/obj-guest/arch/x86/boot/bzImage
+export L2_KERNEL=$GUEST_KERNEL
+export L1_INITRAMFS=$BUILD/initramfs-guest.cpio.gz
+export L1_OUT=$BUILD/nested/l1-guest-initramfs.cpio.gz
+for step in prepare.sh "build-kernel.sh --guest" "mkinitramfs.sh --guest" build-qemu.sh \
+	    nested-payload.sh; do
 	# shellcheck disable=SC2086 # a step may carry an option
 	if ! "$TOP"/scripts/$step >> "$LOGDIR/build.log" 2>&1; then
 		tail -n 30 "$LOGDIR/build.log" >&2
@@ -86,7 +91,7 @@ run_l1() {
 	python3 "$TOP/scripts/vm.py" --logdir "$LOGDIR/$name" --share "$LOGDIR" \
 		--mem "${mem}M" --smp 2 --timeout "$TIMEOUT" \
 		--qemu-arg=-mem-prealloc \
-		--initrd "$BUILD/nested/l1-initramfs.cpio.gz" \
+		--kernel "$GUEST_KERNEL" --initrd "$L1_OUT" \
 		--append "fastboot.vfio_ids=1234:11e8 $append" -- sh -c "$cmd"
 }
 echo "-- L1 boot 1: stock (clear_page=erms clear_huge_page=page)"

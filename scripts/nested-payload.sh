@@ -20,7 +20,9 @@
 # The static DMA check l2_edu_dma is compiled here first.  Outputs:
 #   build/nested/payload.cpio.gz       the part above
 #   build/nested/l1-initramfs.cpio.gz  build/initramfs.cpio.gz + payload,
-#                                      L1's initrd (scripts/vm.py --initrd)
+#                                      L1's initrd (scripts/vm.py --initrd);
+#                                      $L1_INITRAMFS + payload into $L1_OUT
+#                                      when they are set
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +30,8 @@ BUILD=${BUILD:-$TOP/build}
 NESTED=$BUILD/nested
 QEMU_BIN=${QEMU_BIN:-$BUILD/qemu/obj/qemu-system-x86_64}
 KERNEL=${L2_KERNEL:-$BUILD/obj/arch/x86/boot/bzImage}
-L1_INITRAMFS=$BUILD/initramfs.cpio.gz
+L1_INITRAMFS=${L1_INITRAMFS:-$BUILD/initramfs.cpio.gz}
+L1_OUT=${L1_OUT:-$NESTED/l1-initramfs.cpio.gz}
 SELFTESTS=$TOP/tools/testing/selftests/fastboot
 DMA_SRCS=("$SELFTESTS/l2_edu_dma.c" "$SELFTESTS/lib/edu.c" "$SELFTESTS/lib/sysfs.c")
 FIRMWARE=(/usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin
@@ -81,11 +84,11 @@ cp "$NESTED/l2-initramfs.cpio.gz" "$L2/initramfs.cpio.gz"
 (cd "$TREE" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 > "$NESTED/payload.cpio.gz.tmp"
 mv "$NESTED/payload.cpio.gz.tmp" "$NESTED/payload.cpio.gz"
-cat "$L1_INITRAMFS" "$NESTED/payload.cpio.gz" > "$NESTED/l1-initramfs.cpio.gz.tmp"
-mv "$NESTED/l1-initramfs.cpio.gz.tmp" "$NESTED/l1-initramfs.cpio.gz"
+cat "$L1_INITRAMFS" "$NESTED/payload.cpio.gz" > "$L1_OUT.tmp"
+mv "$L1_OUT.tmp" "$L1_OUT"
 
 echo "nested-payload: qemu $(size "$L2/bin/qemu-system-x86_64") ($QEMU_BIN)," \
 	"libs $(size "$L2/lib") ($(find "$L2/lib" -type f | wc -l) files)," \
 	"L2 kernel $(size "$L2/bzImage"), L2 initramfs $(size "$L2/initramfs.cpio.gz")"
 echo "nested-payload: $NESTED/payload.cpio.gz ($(size "$NESTED/payload.cpio.gz"))"
-echo "nested-payload: $NESTED/l1-initramfs.cpio.gz ($(size "$NESTED/l1-initramfs.cpio.gz"))"
+echo "nested-payload: $L1_OUT ($(size "$L1_OUT"))"
