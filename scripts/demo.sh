@@ -89,7 +89,8 @@ awk -f "$TOP/bench/prezero_estimate.awk" "$BUILD/demo-native.out" \
 	"$BUILD/demo/output.log"
 
 # What the VMM side adds: the start of a VM with edu passed through, stock
-# QEMU against fastboot, in a guest of the test kernel (nested KVM).
+# QEMU against fastboot, in a guest of the production-config kernel
+# (nested KVM; scripts/nested-bench.sh builds it).
 echo
 NESTED_BENCH_MIB=${DEMO_NESTED_MIB:-256,1024,4096,8192} \
 NESTED_BENCH_BACKING=${DEMO_NESTED_BACKING:-anon,hugetlb} \
