@@ -119,14 +119,9 @@ struct vb2m {
 	unsigned int num_pfns;
 	wait_queue_head_t acked;
 
-	/*
-	 * Whether the work may be queued: not once remove started, and not
-	 * while probe inflates (probe is then the only one to move the
-	 * balloon, and queues the work itself when it is done).
-	 */
+	/* Whether the work may be queued: false once remove started. */
 	spinlock_t stop_lock;
 	bool stop;
-	bool probing;
 	struct delayed_work size_work;
 	struct work_struct stats_work;
 
@@ -521,7 +516,7 @@ static void vb2m_changed(struct virtio_device *vdev)
 	unsigned long flags;
 
 	spin_lock_irqsave(&vb->stop_lock, flags);
-	if (!vb->stop && !vb->probing)
+	if (!vb->stop)
 		mod_delayed_work(system_freezable_wq, &vb->size_work, 0);
 	spin_unlock_irqrestore(&vb->stop_lock, flags);
 }
@@ -814,7 +809,6 @@ static int vb2m_probe(struct virtio_device *vdev)
 	vb->initial_ms = -1;
 	vb->last_move_ms = -1;
 	vb->probe_start = ktime_get();
-	vb->probing = true;
 
 	err = vb2m_init_vqs(vb);
 	if (err)
@@ -835,10 +829,11 @@ static int vb2m_probe(struct virtio_device *vdev)
 	vb2m_initial_inflate(vb);
 	vb->debugfs = debugfs_create_file(dev_name(&vdev->dev), 0444,
 					  vb2m_debugfs_root, vb, &vb2m_fops);
-	/* Whatever is left, and later changes, in the background. */
-	spin_lock_irq(&vb->stop_lock);
-	vb->probing = false;
-	spin_unlock_irq(&vb->stop_lock);
+	/*
+	 * Whatever is left, and later changes, in the background.  Until
+	 * now probe alone moved the balloon: the virtio core holds a config
+	 * change back until probe returns, then delivers it.
+	 */
 	vb2m_changed(vdev);
 	return 0;
 
