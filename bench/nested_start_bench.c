@@ -15,6 +15,10 @@
  *   fastboot  x-defer-map=on (threshold 64 MiB) and x-initial-target=512M
  *             (none for 512 MiB or less): the mapping is deferred, L2
  *             boots into its balloon, the rest is mapped in the background
+ *   nopass    (-n) the same VM without the vfio-pci device: nothing is
+ *             pinned or mapped, KVM faults memory in as the guest touches
+ *             it.  What is left is the guest's own boot, the floor of the
+ *             fastboot curve: how far start time can flatten at all
  *
  * it measures, -r times (default 1; medians; in rounds, each round every
  * size in turn; after one unmeasured start, -W: none), the start time:
@@ -43,7 +47,7 @@
  * its settings are restored, also after SIGINT, SIGTERM or SIGHUP.
  *
  * Output: a table (medians), one "PLOT <backing> <MiB> <stock_s>
- * <fastboot_s>" line per point for scripts/nested-bench.sh's plot, and
+ * <fastboot_s>[ <nopass_s>]" line per point for scripts/nested-bench.sh's plot, and
  *
  *   RESULT e2e_start_<backing>_<MiB>m_stock <s> s         each point
  *   RESULT e2e_start_<backing>_<MiB>m_fastboot <s> s
@@ -52,6 +56,8 @@
  *   RESULT e2e_start_flatness_<backing> <x> x             fastboot largest /
  *                                                         fastboot smallest
  *   RESULT e2e_start_flatness <x> x                       max over backings
+ *   RESULT e2e_start_flatness_nopass_<backing> <x> x      with -n: the same
+ *   RESULT e2e_start_flatness_nopass <x> x                for nopass
  *
  * Exits non-zero if any run failed (the other points are still measured).
  * Needs root, /dev/kvm (modprobe kvm_amd) and edu bound to vfio-pci.
@@ -89,8 +95,8 @@
 enum { ANON, HUGETLB, NR_BACKINGS };
 static const char * const backing_name[NR_BACKINGS] = { "anon", "hugetlb" };
 
-enum { STOCK, FASTBOOT, NR_CONFS };
-static const char * const conf_name[NR_CONFS] = { "stock", "fastboot" };
+enum { STOCK, FASTBOOT, NOPASS, NR_CONFS };
+static const char * const conf_name[NR_CONFS] = { "stock", "fastboot", "nopass" };
 
 /* One run's times, seconds from the launch (NAN: not measured). */
 struct sample {
@@ -106,7 +112,7 @@ static struct {
 	const char *stock_file;		/* -S: stock medians of another boot */
 } opt = {
 	.timeout_ms = 900 * 1000,
-	.have = { true, true },
+	.have = { true, true, false },
 	.warmup = true,
 };
 
@@ -272,6 +278,7 @@ static bool one_run(int b, unsigned long mib, int c, int round,
 		.mem_mib = mib,
 		.hugetlb = b == HUGETLB,
 		.fastboot = c == FASTBOOT,
+		.no_vfio = c == NOPASS,
 	};
 	struct l2vm_fastboot f;
 	const char *what;
@@ -426,11 +433,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: " PROG " [-m MiB[,MiB...]] [-b anon,hugetlb] [-r runs] [-d stock|fastboot|both]\n"
-		"       [-S stock-output] [-t timeout_s] [-W] [-q]\n"
+		"       [-n] [-S stock-output] [-t timeout_s] [-W] [-q]\n"
 		"  -m  L2 memory sizes (default 256,1024,4096,8192; at most %d)\n"
 		"  -b  memory backings, in this order: anon, hugetlb (default both)\n"
 		"  -r  runs per point; medians reported (default 1, at most %d)\n"
 		"  -d  QEMU configurations to run (default both)\n"
+		"  -n  also nopass: the same L2 without the passthrough device\n"
 		"  -S  with -d fastboot: take the stock times from the PLOT lines of a\n"
 		"      -d stock run in another L1 boot (stock clear_page there)\n"
 		"  -t  longest wait for any one step, s (default 900)\n"
@@ -443,14 +451,14 @@ int main(int argc, char **argv)
 {
 	static struct sample runs[NR_BACKINGS][MAX_SIZES][NR_CONFS][MAX_RUNS];
 	double m[NR_BACKINGS][MAX_SIZES][NR_CONFS];
-	double speed_min = NAN, flat_max = NAN;
+	double speed_min = NAN, flat_max = NAN, floor_max = NAN;
 	unsigned long mib[MAX_SIZES] = { 256, 1024, 4096, 8192 };
 	bool have_b[NR_BACKINGS] = { true, true };
 	int nsizes = 4, nruns = 1, opt_c, b, i, j, c, r, failed = 0;
 	char bdf[32], thp[128] = "?", *tok, *s;
 	int ret;
 
-	while ((opt_c = getopt(argc, argv, "m:b:r:d:S:t:Wqh")) != -1) {
+	while ((opt_c = getopt(argc, argv, "m:b:r:d:nS:t:Wqh")) != -1) {
 		switch (opt_c) {
 		case 'm':
 			nsizes = parse_mib_list(optarg, mib, MAX_SIZES);
@@ -483,6 +491,9 @@ int main(int argc, char **argv)
 				opt.have[STOCK] = false;
 			else if (strcmp(optarg, "both"))
 				goto bad;
+			break;
+		case 'n':
+			opt.have[NOPASS] = true;
 			break;
 		case 'S':
 			opt.stock_file = optarg;
@@ -547,8 +558,11 @@ int main(int argc, char **argv)
 	printf("console (polled every 5 ms).  fastboot breakdown, x-query-fastboot: init = launch ->\n");
 	printf("machine created; to-target = machine created -> balloon target reached and the rest\n");
 	printf("mapped; mapped-done = launch -> background mapping finished.  hugetlb: 2 MiB pool,\n");
-	printf("prezero=0 for stock, pre-zeroed for fastboot.  L1: %ld CPUs, THP %s.\n\n",
+	printf("prezero=0 for stock, pre-zeroed for fastboot.  L1: %ld CPUs, THP %s.\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), thp);
+	if (opt.have[NOPASS])
+		printf("nopass: the same L2 without vfio-pci, no passthrough (pool pre-zeroed).\n");
+	printf("\n");
 	if (!opt.quiet) {
 		printf("%-8s %6s %-9s %5s %9s %9s %11s %13s\n", "backing", "MiB",
 		       "qemu", "run", "start_s", "init_s", "to-target_s",
@@ -579,7 +593,7 @@ int main(int argc, char **argv)
 			if (!opt.have[c])
 				continue;
 			/* hugetlb: all stock runs, then the pre-zeroed pool. */
-			if (b == HUGETLB && c == FASTBOOT)
+			if (b == HUGETLB && c != STOCK)
 				set_prezero("1");
 			/*
 			 * Round by round, each round every size: a change
@@ -588,7 +602,7 @@ int main(int argc, char **argv)
 			 */
 			for (r = 0; r < nruns; r++) {
 				for (i = 0; i < nsizes; i++) {
-					if (b == HUGETLB && c == FASTBOOT)
+					if (b == HUGETLB && c != STOCK)
 						wait_prezeroed();
 					if (!one_run(b, mib[i], c, r,
 						     &runs[b][i][c][r]))
@@ -602,9 +616,12 @@ int main(int argc, char **argv)
 	}
 
 	/* The medians. */
-	printf("\n%-8s %6s %9s %11s %8s %8s %11s %9s %13s\n", "backing", "MiB",
+	printf("\n%-8s %6s %9s %11s %8s %8s %11s %9s %13s", "backing", "MiB",
 	       "stock_s", "fastboot_s", "speedup", "init_s", "to-target_s",
 	       "marker_s", "mapped-done_s");
+	if (opt.have[NOPASS])
+		printf(" %9s", "nopass_s");
+	printf("\n");
 	for (b = 0; b < NR_BACKINGS; b++) {
 		for (i = 0; have_b[b] && i < nsizes; i++) {
 			const struct sample *fs = runs[b][i][FASTBOOT];
@@ -629,6 +646,8 @@ int main(int argc, char **argv)
 			cell(med(fs, nruns, offsetof(struct sample, to_target)), 11);
 			cell(m[b][i][FASTBOOT], 9);
 			cell(med(fs, nruns, offsetof(struct sample, complete)), 13);
+			if (opt.have[NOPASS])
+				cell(m[b][i][NOPASS], 9);
 			printf("\n");
 		}
 	}
@@ -638,6 +657,8 @@ int main(int argc, char **argv)
 		for (i = 0; have_b[b] && i < nsizes; i++) {
 			printf("PLOT %s %lu", backing_name[b], mib[i]);
 			for (c = 0; c < NR_CONFS; c++) {
+				if (c == NOPASS && !opt.have[NOPASS])
+					continue;
 				if (isnan(m[b][i][c]))
 					printf(" ?");
 				else
@@ -674,11 +695,21 @@ int main(int argc, char **argv)
 			if (isnan(flat_max) || fl / fs > flat_max)
 				flat_max = fl / fs;
 		}
+		fl = m[b][nsizes - 1][NOPASS];
+		fs = m[b][0][NOPASS];
+		if (nsizes > 1 && !isnan(fl) && !isnan(fs) && fs > 0) {
+			printf("RESULT e2e_start_flatness_nopass_%s %.2f x\n",
+			       backing_name[b], fl / fs);
+			if (isnan(floor_max) || fl / fs > floor_max)
+				floor_max = fl / fs;
+		}
 	}
 	if (!isnan(speed_min))
 		printf("RESULT e2e_start_speedup_largest %.2f x\n", speed_min);
 	if (!isnan(flat_max))
 		printf("RESULT e2e_start_flatness %.2f x\n", flat_max);
+	if (!isnan(floor_max))
+		printf("RESULT e2e_start_flatness_nopass %.2f x\n", floor_max);
 	if (failed)
 		fprintf(stderr, PROG ": %d run%s failed\n", failed,
 			failed > 1 ? "s" : "");

@@ -43,6 +43,10 @@ cp -a "$MODULES/lib/modules" "$ROOT/lib/"
 cp -a "$BUILD/selftests" "$ROOT/selftests"
 if [ -d "$BUILD/bench" ]; then
 	cp -a "$BUILD/bench" "$ROOT/bench"
+	# The stock vfio_iommu_type1.ko is built against the test kernel
+	# (build-bench.sh): the guest kernel would refuse it (vermagic).
+	[ "$MODULES" = "$BUILD/modules" ] ||
+		rm -f "$ROOT/bench/stock-vfio_iommu_type1.ko"
 fi
 # Host tools upstream's test scripts need where busybox differs: bash
 # (mm/run_vmtests.sh), coreutils' timeout (kselftest/runner.sh passes

@@ -81,7 +81,9 @@ mem=$((largest + 2048))
 # L2).  L0 preallocates L1's RAM (-mem-prealloc) as a host's RAM exists
 # before its VMs: otherwise the first L2 to touch an L1 page pays L0's
 # first touch, which depends on the order of the runs.  The fastboot
-# boot reads the stock boot's PLOT lines (-S) and prints the whole table.
+# boot reads the stock boot's PLOT lines (-S) and prints the whole table;
+# it also starts each L2 without its passthrough device (-n, "nopass"): the
+# guest's own boot, the floor under the fastboot curve.
 echo "== Nested start: stock against fastboot, L2 in a ${mem} MiB L1 (L2: $MIB MiB, $BACKING)"
 rc=0
 run_l1() {
@@ -103,16 +105,17 @@ if [ "$rc" = 0 ]; then
 	run_l1 fastboot "vfio_iommu_type1.defer_workers=1" \
 		"modprobe kvm_amd && modprobe vfio_iommu_type1 &&
 		 echo 19 > /sys/devices/virtual/workqueue/vfio_defer_map/nice &&
-		 /bench/nested_start_bench -d fastboot -S /host/stock/output.log -m $MIB -b $BACKING -r $RUNS ${ARGS[*]}" ||
+		 /bench/nested_start_bench -d fastboot -n -S /host/stock/output.log -m $MIB -b $BACKING -r $RUNS ${ARGS[*]}" ||
 		rc=$?
 fi
 [ "$rc" = 0 ] || echo "nested-bench: the benchmark failed ($rc), see $LOGDIR/" >&2
 cp "$LOGDIR/fastboot/output.log" "$LOGDIR/output.log" 2>/dev/null || true
 
-# PLOT <backing> <MiB> <stock_s> <fastboot_s> -> one data file per backing.
+# PLOT <backing> <MiB> <stock_s> <fastboot_s> [<nopass_s>] -> one data file
+# per backing, "MiB stock_s fastboot_s nopass_s" ("?": not measured).
 backings=()
 for b in anon hugetlb; do
-	awk -v b="$b" '$1 == "PLOT" && $2 == b { print $3, $4, $5 }' \
+	awk -v b="$b" '$1 == "PLOT" && $2 == b { print $3, $4, $5, ($6 == "" ? "?" : $6) }' \
 		"$LOGDIR/output.log" > "$LOGDIR/e2e-start-$b.dat"
 	if [ -s "$LOGDIR/e2e-start-$b.dat" ]; then
 		backings+=("$b")

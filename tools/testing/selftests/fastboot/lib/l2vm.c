@@ -154,7 +154,10 @@ int l2vm_start(struct l2vm *vm, const struct l2vm_opts *o)
 	l2vm_init(vm);
 	if (!o->mem_mib)
 		return -EINVAL;
-	if (o->bdf) {
+	if (o->no_vfio) {
+		if (o->fastboot || o->vfio_props || o->bdf)
+			return -EINVAL;
+	} else if (o->bdf) {
 		if (snprintf(vm->bdf, sizeof(vm->bdf), "%s", o->bdf) >=
 		    (int)sizeof(vm->bdf))
 			return -EINVAL;
@@ -245,8 +248,10 @@ int l2vm_start(struct l2vm *vm, const struct l2vm_opts *o)
 	argv[argc++] = L2VM_INITRD;
 	argv[argc++] = "-append";
 	argv[argc++] = append;
-	argv[argc++] = "-device";
-	argv[argc++] = vfio;
+	if (!o->no_vfio) {
+		argv[argc++] = "-device";
+		argv[argc++] = vfio;
+	}
 	argv[argc++] = "-device";
 	argv[argc++] = balloon;
 	for (i = 0; o->extra && o->extra[i]; i++) {

@@ -19,6 +19,7 @@
  *     -device vfio-pci,host=BDF[,x-defer-map=on,x-defer-map-threshold=THRm]
  *     -device virtio-balloon-pci,id=balloon0[,x-initial-target=TGTm]
  *
+ * (no_vfio: without the vfio-pci device, a VM without passthrough)
  * and with hugetlb backing -object memory-backend-file,id=ram0,size=SIZEm,
  * mem-path=/dev/hugepages,prealloc=off with -M q35,memory-backend=ram0.
  * QEMU's output goes to DIR/qemu.log; DIR is a fresh directory under /tmp.
@@ -72,6 +73,7 @@ struct l2vm_opts {
 	const char *append;		/* more of L2's kernel command line */
 	const char * const *extra;	/* more QEMU arguments, NULL-terminated */
 	const char *bdf;		/* edu's BDF in L1; NULL: l2vm_find_edu() */
+	bool no_vfio;			/* no -device vfio-pci (and no bdf) */
 	bool no_qmp;			/* l2vm_start() does not connect QMP */
 };
 
