@@ -27,7 +27,9 @@ balloon device (e.g. deflate-on-oom=on).
 
 Exit status: CMD's, or 124 if --timeout expired, 125 if the kernel logged a
 warning, BUG, oops, lockdep, KASAN or UBSAN report, hung task or RCU stall,
-or tainted itself with one of those (even if CMD passed), 126 if the guest
+or tainted itself with one of those (even if CMD passed; a splat on the
+console also stops the guest VM_SPLAT_GRACE seconds later, 120 by
+default, if CMD has not finished by then), 126 if the guest
 stopped before CMD finished, 127 if QEMU could not be started (or refused
 the --balloon-target command).
 """
@@ -55,6 +57,7 @@ TAINT_SPLAT = (1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)
 QEMU_MIN = 10           # 7.2 executes stale code after text patching
 
 # Console lines that fail a run whatever the command returned.
+SPLAT_GRACE = int(os.environ.get("VM_SPLAT_GRACE", "120"))
 SPLATS = re.compile(
     r"WARNING:|BUG:|\bOops\b|Kernel panic|kernel BUG at|general protection"
     r"|possible circular locking|possible recursive locking"
@@ -295,10 +298,37 @@ def main():
     hv_buf = b""
     out_buf = b""
     con_pos = 0
+    # A splat on the console fails the run anyway; once one is seen, give
+    # the guest SPLAT_GRACE seconds to finish (and the trace to be
+    # printed), then stop: a guest that splatted may never finish, and
+    # --timeout can be most of CI's budget.
+    scan_pos = 0
+    next_scan = 0.0
+    splat_seen = None
+    stopped_on_splat = False
     try:
         exited = False
         while (status is None and startup_error is None
                and time.monotonic() < deadline):
+            if not a.allow_splats and time.monotonic() >= next_scan:
+                next_scan = time.monotonic() + 2
+                if splat_seen is None and os.path.exists(console_log):
+                    with open(console_log, "rb") as f:
+                        f.seek(scan_pos)
+                        chunk = f.read()
+                    # Only whole lines; a partial one is read again.
+                    chunk = chunk[:chunk.rfind(b"\n") + 1]
+                    scan_pos += len(chunk)
+                    lines = chunk.decode(errors="replace").splitlines()
+                    if any(SPLATS.search(ln) for ln in lines):
+                        splat_seen = time.monotonic()
+                        sys.stderr.write(
+                            "vm.py: kernel splat on the console; stopping in "
+                            "%d s unless the guest finishes first\n" % SPLAT_GRACE)
+                elif (splat_seen is not None
+                      and time.monotonic() - splat_seen > SPLAT_GRACE):
+                    stopped_on_splat = True
+                    break
             # Once QEMU has exited, read what it left in the sockets.
             exited = exited or proc.poll() is not None
             events = sel.select(timeout=0.2 if exited else 0.5)
@@ -345,6 +375,7 @@ def main():
                             continue
                         print(text, flush=True)
                         output_log.write(text + "\n")
+                        output_log.flush()
                 elif name == "hv":
                     hv_buf += data
                     while b"\n" in hv_buf:
@@ -389,6 +420,11 @@ def main():
     if startup_error:
         sys.stderr.write("vm.py: QEMU refused a start-up command: %s\n" % startup_error)
         return 127
+    if status is None and stopped_on_splat:
+        sys.stderr.write("vm.py: stopped %d s after a kernel splat; splat lines "
+                         "in %s:\n  %s\n" % (SPLAT_GRACE, console_log,
+                                              "\n  ".join(splats(console_log)[:20])))
+        return 125
     if status is None:
         timed_out = time.monotonic() > deadline
         sys.stderr.write("vm.py: %s; last console lines (%s):\n%s\n" % (
