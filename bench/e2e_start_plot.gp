@@ -10,8 +10,8 @@
 #           bench/e2e_start_plot.gp
 #
 # Reads dir/e2e-start-<backing>.dat ("MiB stock_s fastboot_s nopass_s" per
-# line, "?" where a run failed or nopass was not measured) for each word of backings; writes out (default
-# dir/e2e-start.png).
+# line, "?" where a run failed or nopass was not measured) for each word of
+# backings; writes out (default dir/e2e-start.png).
 
 if (!exists("dir")) dir = "build/bench-nested"
 if (!exists("backings")) backings = "anon hugetlb"

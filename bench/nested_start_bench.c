@@ -47,7 +47,8 @@
  * its settings are restored, also after SIGINT, SIGTERM or SIGHUP.
  *
  * Output: a table (medians), one "PLOT <backing> <MiB> <stock_s>
- * <fastboot_s>[ <nopass_s>]" line per point for scripts/nested-bench.sh's plot, and
+ * <fastboot_s>[ <nopass_s>]" line per point for scripts/nested-bench.sh's
+ * plot, and
  *
  *   RESULT e2e_start_<backing>_<MiB>m_stock <s> s         each point
  *   RESULT e2e_start_<backing>_<MiB>m_fastboot <s> s
@@ -96,7 +97,9 @@ enum { ANON, HUGETLB, NR_BACKINGS };
 static const char * const backing_name[NR_BACKINGS] = { "anon", "hugetlb" };
 
 enum { STOCK, FASTBOOT, NOPASS, NR_CONFS };
-static const char * const conf_name[NR_CONFS] = { "stock", "fastboot", "nopass" };
+static const char * const conf_name[NR_CONFS] = {
+	"stock", "fastboot", "nopass"
+};
 
 /* One run's times, seconds from the launch (NAN: not measured). */
 struct sample {

@@ -56,8 +56,10 @@ EXIT_MARK = "@@FASTBOOT-EXIT "
 TAINT_SPLAT = (1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)
 QEMU_MIN = 10           # 7.2 executes stale code after text patching
 
-# Console lines that fail a run whatever the command returned.
+# Seconds a guest may run on after a splat before it is stopped.
 SPLAT_GRACE = int(os.environ.get("VM_SPLAT_GRACE", "120"))
+
+# Console lines that fail a run whatever the command returned.
 SPLATS = re.compile(
     r"WARNING:|BUG:|\bOops\b|Kernel panic|kernel BUG at|general protection"
     r"|possible circular locking|possible recursive locking"
@@ -323,8 +325,9 @@ def main():
                     if any(SPLATS.search(ln) for ln in lines):
                         splat_seen = time.monotonic()
                         sys.stderr.write(
-                            "vm.py: kernel splat on the console; stopping in "
-                            "%d s unless the guest finishes first\n" % SPLAT_GRACE)
+                            "vm.py: kernel splat on the console; stopping "
+                            "in %d s unless the guest finishes first\n"
+                            % SPLAT_GRACE)
                 elif (splat_seen is not None
                       and time.monotonic() - splat_seen > SPLAT_GRACE):
                     stopped_on_splat = True
@@ -421,9 +424,10 @@ def main():
         sys.stderr.write("vm.py: QEMU refused a start-up command: %s\n" % startup_error)
         return 127
     if status is None and stopped_on_splat:
-        sys.stderr.write("vm.py: stopped %d s after a kernel splat; splat lines "
-                         "in %s:\n  %s\n" % (SPLAT_GRACE, console_log,
-                                              "\n  ".join(splats(console_log)[:20])))
+        found = splats(console_log)[:20]
+        sys.stderr.write("vm.py: stopped %d s after a kernel splat; splat "
+                         "lines in %s:\n  %s\n"
+                         % (SPLAT_GRACE, console_log, "\n  ".join(found)))
         return 125
     if status is None:
         timed_out = time.monotonic() > deadline
