@@ -25,7 +25,14 @@
 # SeaBIOS uses none of them) and --disable-install-blobs skips the rest; at
 # run time, -L /usr/share/seabios -L /usr/share/qemu supplies the firmware.
 #
-# Usage: build-qemu.sh [--fetch-only]
+# --l0 builds, from the same tarball, the QEMU that runs the nested
+# boots' L1 (L0 in their terms; test machinery, not the product): TCG and
+# virtfs instead of KVM and slirp, and the test-only fixes to QEMU's TCG
+# SVM emulation in scripts/qemu-l0/series (testing.rst, "Interrupts after
+# VMRUN").  Its directories are build/qemu-l0/{pristine,stage,src,obj};
+# dl/ and apt/ stay shared in build/qemu/.
+#
+# Usage: build-qemu.sh [--fetch-only | --l0]
 # Environment: BUILD (default: <repo>/build), JOBS (default: nproc),
 # QEMU_TARBALL (use this orig tarball instead of downloading; checked the
 # same way), QEMU_SERIES_DIR (directory with series and the patches, default
@@ -35,8 +42,7 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 JOBS=${JOBS:-$(nproc)}
-QB=$BUILD/qemu
-SERIES_DIR=${QEMU_SERIES_DIR:-$TOP/patches/qemu}
+DL=$BUILD/qemu
 
 UPSTREAM=10.0.2
 ORIG=qemu_$UPSTREAM+ds.orig.tar.xz
@@ -44,9 +50,11 @@ ORIG_SHA256=0901da33844a331bf8b3602b9c1fbd178e60b737c8e3ade678255bd090c9b9f1
 SUITE=bookworm-backports
 # Bump when the way stage/ is made changes, so that src/ is remade.
 RECIPE=1
-CONFIGURE_ARGS=(--target-list=x86_64-softmmu --without-default-features
-		--enable-kvm --enable-slirp --disable-docs --python=/usr/bin/python3
-		--disable-install-blobs --disable-download)
+# configure's arguments: the accelerator and backends go after the first
+# two, the rest is common.
+ARGS_HEAD=(--target-list=x86_64-softmmu --without-default-features)
+ARGS_TAIL=(--disable-docs --python=/usr/bin/python3 --disable-install-blobs
+	   --disable-download)
 
 log() { echo "build-qemu: $*"; }
 die() { echo "build-qemu: error: $*" >&2; exit 1; }
@@ -66,11 +74,23 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 fetch_only=0
+l0=0
 case "${1:-}" in
 '') ;;
 --fetch-only) fetch_only=1 ;;
-*) die "usage: $0 [--fetch-only]" ;;
+--l0) l0=1 ;;
+*) die "usage: $0 [--fetch-only | --l0]" ;;
 esac
+if [ "$l0" = 1 ]; then
+	QB=$BUILD/qemu-l0
+	SERIES_DIR=${QEMU_SERIES_DIR:-$TOP/scripts/qemu-l0}
+	CONFIGURE_ARGS=("${ARGS_HEAD[@]}" --enable-tcg --enable-attr --enable-virtfs
+			"${ARGS_TAIL[@]}")
+else
+	QB=$DL
+	SERIES_DIR=${QEMU_SERIES_DIR:-$TOP/patches/qemu}
+	CONFIGURE_ARGS=("${ARGS_HEAD[@]}" --enable-kvm --enable-slirp "${ARGS_TAIL[@]}")
+fi
 
 # 0. Dependencies: everything missing at once, with the way to get it.
 missing=()
@@ -102,12 +122,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 	die "install the dependencies first: make deps (scripts/install-deps.sh, as root)"
 fi
 
-mkdir -p "$QB/dl"
+mkdir -p "$DL/dl" "$QB"
 
 # 1. The orig tarball.
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 
-APT_DIR=$QB/apt
+APT_DIR=$DL/apt
 APT_OPTS=(-o "Dir::Etc::SourceList=$APT_DIR/sources.list"
 	  -o "Dir::Etc::SourceParts=$APT_DIR/sources.list.d"
 	  -o "Dir::State::Lists=$APT_DIR/lists"
@@ -189,7 +209,7 @@ download() {
 		if [ -n "$key" ]; then echo "Signed-By: $key"; fi
 	} > "$APT_DIR/sources.list.d/qemu-src.sources"
 	log "fetching the $SUITE Sources index from $uri"
-	run_logged "$QB/download.log" apt-get -q "${APT_OPTS[@]}" update
+	run_logged "$DL/download.log" apt-get -q "${APT_OPTS[@]}" update
 	entry=$(index_entry)
 	[ -n "$entry" ] || die "the $SUITE Sources index has no qemu with $ORIG (QEMU_TARBALL=path to use a copy)"
 	idx_sha=${entry%% *}
@@ -197,14 +217,14 @@ download() {
 	[ "$idx_sha" = "$ORIG_SHA256" ] ||
 		die "the Sources index lists $ORIG with SHA-256 $idx_sha, expected $ORIG_SHA256"
 	log "downloading $ORIG (qemu $ver)"
-	rm -f "$QB/dl/$ORIG"
+	rm -f "$DL/dl/$ORIG"
 	# apt-get source exits 100 here even when the tarball arrived (the .dsc
 	# is missing on the mirror): its status is not trusted, the file is.
-	(cd "$QB/dl" && apt-get "${APT_OPTS[@]}" source --download-only \
-		-t "$SUITE" "qemu=$ver") >> "$QB/download.log" 2>&1 || true
-	if [ ! -f "$QB/dl/$ORIG" ]; then
-		echo "build-qemu: last 30 lines of $QB/download.log:" >&2
-		tail -n 30 "$QB/download.log" >&2
+	(cd "$DL/dl" && apt-get "${APT_OPTS[@]}" source --download-only \
+		-t "$SUITE" "qemu=$ver") >> "$DL/download.log" 2>&1 || true
+	if [ ! -f "$DL/dl/$ORIG" ]; then
+		echo "build-qemu: last 30 lines of $DL/download.log:" >&2
+		tail -n 30 "$DL/download.log" >&2
 		die "apt-get source did not download $ORIG"
 	fi
 }
@@ -226,7 +246,7 @@ if [ -n "${QEMU_TARBALL:-}" ]; then
 	[ -f "$QEMU_TARBALL" ] || die "QEMU_TARBALL=$QEMU_TARBALL does not exist"
 	TARBALL=$(cd "$(dirname "$QEMU_TARBALL")" && pwd)/$(basename "$QEMU_TARBALL")
 else
-	TARBALL=$QB/dl/$ORIG
+	TARBALL=$DL/dl/$ORIG
 	if [ ! -f "$TARBALL" ] || [ "$(sha_of "$TARBALL")" != "$ORIG_SHA256" ]; then
 		download
 	fi

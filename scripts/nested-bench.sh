@@ -61,7 +61,7 @@ export L2_KERNEL=$GUEST_KERNEL
 export L1_INITRAMFS=$BUILD/initramfs-guest.cpio.gz
 export L1_OUT=$BUILD/nested/l1-guest-initramfs.cpio.gz
 for step in prepare.sh "build-kernel.sh --guest" "mkinitramfs.sh --guest" build-qemu.sh \
-	    nested-payload.sh; do
+	    "build-qemu.sh --l0" nested-payload.sh; do
 	# shellcheck disable=SC2086 # a step may carry an option
 	if ! "$TOP"/scripts/$step >> "$LOGDIR/build.log" 2>&1; then
 		tail -n 30 "$LOGDIR/build.log" >&2
@@ -90,7 +90,7 @@ run_l1() {
 	local name=$1 append=$2 cmd=$3
 
 	mkdir -p "$LOGDIR/$name"
-	python3 "$TOP/scripts/vm.py" --logdir "$LOGDIR/$name" --share "$LOGDIR" \
+	python3 "$TOP/scripts/vm.py" --l0 --logdir "$LOGDIR/$name" --share "$LOGDIR" \
 		--mem "${mem}M" --smp 2 --timeout "$TIMEOUT" \
 		--qemu-arg=-mem-prealloc \
 		--kernel "$GUEST_KERNEL" --initrd "$L1_OUT" \

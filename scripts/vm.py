@@ -25,6 +25,10 @@ the target in the device's config at probe; the guest's command line gets
 fastboot.balloon_target=BYTES.  --balloon-opts adds properties to the
 balloon device (e.g. deflate-on-oom=on).
 
+--l0 runs the QEMU that scripts/build-qemu.sh --l0 builds instead of the
+installed one: the same QEMU 10 with test-only fixes to its SVM emulation,
+for guests that run KVM themselves (the nested boots).
+
 Exit status: CMD's, or 124 if --timeout expired, 125 if the kernel logged a
 warning, BUG, oops, lockdep, KASAN or UBSAN report, hung task or RCU stall,
 or tainted itself with one of those (even if CMD passed; a splat on the
@@ -55,6 +59,11 @@ EXIT_MARK = "@@FASTBOOT-EXIT "
 # soft lockup (14).  Module taints (out of tree, unsigned) do not count.
 TAINT_SPLAT = (1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)
 QEMU_MIN = 10           # 7.2 executes stale code after text patching
+
+# The nested boots' L1 runs here (--l0), see testing.rst, "Interrupts after
+# VMRUN"; it has no firmware of its own (DFSG tarball), so it gets Debian's.
+L0_QEMU = os.path.join(BUILD, "qemu-l0/obj/qemu-system-x86_64")
+L0_FIRMWARE = ["-L", "/usr/share/seabios", "-L", "/usr/share/qemu"]
 
 # Seconds a guest may run on after a splat before it is stopped.
 SPLAT_GRACE = int(os.environ.get("VM_SPLAT_GRACE", "120"))
@@ -186,6 +195,10 @@ def parser():
     ap.add_argument("--kernel", default=os.path.join(BUILD, "obj/arch/x86/boot/bzImage"))
     ap.add_argument("--initrd", default=os.path.join(BUILD, "initramfs.cpio.gz"))
     ap.add_argument("--qemu", default=os.environ.get("QEMU", "qemu-system-x86_64"))
+    ap.add_argument("--l0", action="store_true",
+                    help="run %s (scripts/build-qemu.sh --l0: QEMU 10.0.2 with the "
+                    "test-only SVM fixes the nested boots need) with the installed "
+                    "firmware, instead of --qemu" % L0_QEMU)
     ap.add_argument("--accel", default=os.environ.get("VM_ACCEL", "tcg,thread=multi,tb-size=256"),
                     help="QEMU -accel (multi-threaded TCG: a host thread per vCPU)")
     ap.add_argument("--mem", default=os.environ.get("VM_MEM", "2G"), help="guest RAM (2G)")
@@ -222,6 +235,11 @@ def main():
     for f in (a.kernel, a.initrd):
         if not os.path.exists(f):
             sys.exit("vm.py: %s missing (make kernel initramfs)" % f)
+    if a.l0:
+        if not os.access(L0_QEMU, os.X_OK):
+            sys.exit("vm.py: %s missing (scripts/build-qemu.sh --l0)" % L0_QEMU)
+        a.qemu = L0_QEMU
+        a.qemu_arg = L0_FIRMWARE + a.qemu_arg
 
     try:
         ver = subprocess.run([a.qemu, "--version"], capture_output=True, text=True).stdout

@@ -19,7 +19,10 @@
  *    subsys_initcall_sync, so the device is probed from virtio_pci's probe
  *    and the memory is out of the guest before PCI drivers linked after
  *    drivers/virtio (and every module) probe; the wait is bounded by the
- *    wait_ms parameter.
+ *    wait_ms parameter;
+ *  - after probe, the balloon follows the host's target in a thread of its
+ *    own, at the nice value of the resize_nice parameter (19, the lowest
+ *    priority, by default): moving it is background work.
  *
  * Ballooned pages are PageOffline and, unless VIRTIO_BALLOON_F_DEFLATE_ON_OOM
  * was negotiated, taken out of the managed page counts, as virtio_balloon
@@ -36,12 +39,14 @@
 #include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/jiffies.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/oom.h>
+#include <linux/sched.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -95,6 +100,34 @@ module_param(wait_ms, uint, 0644);
 MODULE_PARM_DESC(wait_ms,
 		 "How long probe may wait for the initial inflate, in ms (0: inflate in the background)");
 
+/*
+ * Moving the balloon after probe is background work: by default its thread
+ * runs at the lowest priority, so that a guest that boots while the host
+ * deflates its initial target finishes its boot first.
+ */
+static int resize_nice = MAX_NICE;
+
+static int resize_nice_set(const char *val, const struct kernel_param *kp)
+{
+	int nice, err;
+
+	err = kstrtoint(val, 0, &nice);
+	if (err)
+		return err;
+	if (nice < MIN_NICE || nice > MAX_NICE)
+		return -EINVAL;
+	*(int *)kp->arg = nice;
+	return 0;
+}
+
+static const struct kernel_param_ops resize_nice_ops = {
+	.set = resize_nice_set,
+	.get = param_get_int,
+};
+module_param_cb(resize_nice, &resize_nice_ops, &resize_nice, 0644);
+MODULE_PARM_DESC(resize_nice,
+		 "Nice value (-20..19) of the thread that follows the host's target after probe; read at probe (default 19)");
+
 static struct dentry *vb2m_debugfs_root;
 
 struct vb2m {
@@ -122,7 +155,9 @@ struct vb2m {
 	/* Whether the work may be queued: false once remove started. */
 	spinlock_t stop_lock;
 	bool stop;
-	struct delayed_work size_work;
+	/* Follows the target after probe, at resize_nice. */
+	struct kthread_worker *worker;
+	struct kthread_delayed_work size_work;
 	struct work_struct stats_work;
 
 	struct notifier_block oom_nb;
@@ -493,10 +528,9 @@ static unsigned long vb2m_step(struct vb2m *vb, long *left)
 	return moved;
 }
 
-static void vb2m_size_func(struct work_struct *work)
+static void vb2m_size_func(struct kthread_work *work)
 {
-	struct vb2m *vb = container_of(to_delayed_work(work), struct vb2m,
-				       size_work);
+	struct vb2m *vb = container_of(work, struct vb2m, size_work.work);
 	unsigned long moved;
 	long left;
 
@@ -505,8 +539,8 @@ static void vb2m_size_func(struct work_struct *work)
 		return;
 	spin_lock_irq(&vb->stop_lock);
 	if (!vb->stop)
-		queue_delayed_work(system_freezable_wq, &vb->size_work,
-				   moved ? 0 : msecs_to_jiffies(VB2M_RETRY_MS));
+		kthread_queue_delayed_work(vb->worker, &vb->size_work,
+					   moved ? 0 : msecs_to_jiffies(VB2M_RETRY_MS));
 	spin_unlock_irq(&vb->stop_lock);
 }
 
@@ -517,7 +551,7 @@ static void vb2m_changed(struct virtio_device *vdev)
 
 	spin_lock_irqsave(&vb->stop_lock, flags);
 	if (!vb->stop)
-		mod_delayed_work(system_freezable_wq, &vb->size_work, 0);
+		kthread_mod_delayed_work(vb->worker, &vb->size_work, 0);
 	spin_unlock_irqrestore(&vb->stop_lock, flags);
 }
 
@@ -804,15 +838,23 @@ static int vb2m_probe(struct virtio_device *vdev)
 	INIT_LIST_HEAD(&vb->pages);
 	init_waitqueue_head(&vb->acked);
 	spin_lock_init(&vb->stop_lock);
-	INIT_DELAYED_WORK(&vb->size_work, vb2m_size_func);
+	kthread_init_delayed_work(&vb->size_work, vb2m_size_func);
 	INIT_WORK(&vb->stats_work, vb2m_stats_func);
 	vb->initial_ms = -1;
 	vb->last_move_ms = -1;
 	vb->probe_start = ktime_get();
 
+	vb->worker = kthread_create_worker(KTW_FREEZABLE, "vb2m/%s",
+					   dev_name(&vdev->dev));
+	if (IS_ERR(vb->worker)) {
+		err = PTR_ERR(vb->worker);
+		goto out_free;
+	}
+	sched_set_normal(vb->worker->task, READ_ONCE(resize_nice));
+
 	err = vb2m_init_vqs(vb);
 	if (err)
-		goto out_free;
+		goto out_destroy_worker;
 	err = vb2m_alloc_msg(vb);
 	if (err)
 		goto out_del_vqs;
@@ -841,6 +883,8 @@ out_free_msg:
 	vb2m_free_msg(vb);
 out_del_vqs:
 	vdev->config->del_vqs(vdev);
+out_destroy_worker:
+	kthread_destroy_worker(vb->worker);
 out_free:
 	kfree(vb);
 	return err;
@@ -851,7 +895,7 @@ static void vb2m_stop(struct vb2m *vb)
 	spin_lock_irq(&vb->stop_lock);
 	vb->stop = true;
 	spin_unlock_irq(&vb->stop_lock);
-	cancel_delayed_work_sync(&vb->size_work);
+	kthread_cancel_delayed_work_sync(&vb->size_work);
 	cancel_work_sync(&vb->stats_work);
 }
 
@@ -862,6 +906,7 @@ static void vb2m_remove(struct virtio_device *vdev)
 	if (virtio_has_feature(vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM))
 		unregister_oom_notifier(&vb->oom_nb);
 	vb2m_stop(vb);
+	kthread_destroy_worker(vb->worker);
 	debugfs_remove(vb->debugfs);
 	vb2m_remove_common(vb);
 	vb2m_free_msg(vb);
@@ -871,7 +916,7 @@ static void vb2m_remove(struct virtio_device *vdev)
 #ifdef CONFIG_PM_SLEEP
 static int vb2m_freeze(struct virtio_device *vdev)
 {
-	/* The PM core froze the workqueue already; the vqs go away. */
+	/* The PM core froze the worker already; the vqs go away. */
 	if (virtio_has_feature(vdev, VIRTIO_BALLOON_F_DEFLATE_ON_OOM))
 		unregister_oom_notifier(&((struct vb2m *)vdev->priv)->oom_nb);
 	vb2m_remove_common(vdev->priv);

@@ -17,6 +17,10 @@
  *    wait (nothing logged) and the work reaches the target; with 1 ms probe
  *    gives up after one message and logs that it did; the target is
  *    reached either way.
+ *  - resize_nice_at_probe: virtio_balloon_2m.resize_nice refuses values
+ *    outside -20..19 and non-numbers (EINVAL/ERANGE, value unchanged); a
+ *    valid one is the nice value of the vb2m/virtioN thread of the next
+ *    probe, and the balloon follows the host's target from that thread.
  *  - oom_gives_back, with either driver: with the balloon inflated and
  *    DEFLATE_ON_OOM negotiated, a process that touches more than the free
  *    memory runs to completion; the balloon gave the memory back (QEMU's
@@ -31,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -48,6 +53,7 @@
 #define EDU_DEVICE		0x11e8
 #define TARGET_TOKEN		"fastboot.balloon_target="
 #define WAIT_MS_PARAM		"/sys/module/" BALLOON_DRV_2M "/parameters/wait_ms"
+#define NICE_PARAM		"/sys/module/" BALLOON_DRV_2M "/parameters/resize_nice"
 /* One message of virtio_balloon_2m: 128 MiB. */
 #define VB2M_MSG_PAGES		(128 * SZ_1M / PAGE_4K)
 #define WAIT_MS			(150 * 1000)
@@ -363,6 +369,119 @@ TEST_F_TIMEOUT(probe, wait_ms_bounds_probe, 600)
 	EXPECT_EQ(1, p1.nr_stopped);
 	EXPECT_EQ(0, balloon_query(&last));
 	EXPECT_EQ(preset, last);
+}
+
+/*
+ * The nice value of the kernel thread whose comm is @comm: 0 with *@nice
+ * set, -ENOENT if there is none, -EEXIST if there are several, or -errno.
+ */
+static int thread_nice(const char *comm, long *nice)
+{
+	char path[PATH_MAX], buf[1024], *p;
+	struct dirent *de;
+	int found = 0, i;
+	DIR *d;
+
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if (sysfs_read_str(path, buf, sizeof(buf)) || strcmp(buf, comm))
+			continue;
+		/* stat: "pid (comm) state ..."; nice is field 19. */
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if (sysfs_read_str(path, buf, sizeof(buf)))
+			continue;
+		p = strrchr(buf, ')');
+		for (i = 2; p && i < 19; i++)
+			p = strchr(p + 1, ' ');
+		if (!p)
+			continue;
+		*nice = strtol(p + 1, NULL, 10);
+		found++;
+	}
+	closedir(d);
+	return found == 1 ? 0 : found ? -EEXIST : -ENOENT;
+}
+
+/*
+ * Unbind, set resize_nice to @nice, bind: the new thread's nice value into
+ * *@got; then move the host's target to @bytes and wait for the balloon.
+ */
+static int nice_reprobe(const char *dev, const char *nice, long *got,
+			int64_t bytes)
+{
+	char comm[64];
+	int64_t last = 0;
+	int ret;
+
+	ret = balloon_unbind(dev);
+	if (!ret)
+		ret = sysfs_write_str(NICE_PARAM, nice);
+	if (!ret)
+		ret = balloon_bind(dev, BALLOON_DRV_2M);
+	if (ret)
+		return ret;
+	snprintf(comm, sizeof(comm), "vb2m/%s", dev);
+	ret = thread_nice(comm, got);
+	if (ret)
+		return ret;
+	ret = balloon_target(bytes);
+	if (ret)
+		return ret;
+	return balloon_wait(bytes, WAIT_MS, POLL_MS, &last);
+}
+
+TEST_F_TIMEOUT(probe, resize_nice_at_probe, 600)
+{
+	static const struct {
+		const char *val;
+		int err;
+	} bad[] = {
+		{ "20", -EINVAL }, { "-21", -EINVAL }, { "nice", -EINVAL },
+		{ "", -EINVAL }, { "99999999999", -ERANGE },
+	};
+	char dev[NAME_MAX + 1], old[32], now[32];
+	long long preset;
+	long nice0 = 99, nice19 = 99;
+	int64_t ram;
+	int ret0, ret19;
+	size_t i;
+
+	if (balloon_find(dev, sizeof(dev)))
+		SKIP(return, "no virtio-balloon device");
+	if (!hv_available())
+		SKIP(return, "no host channel (%s)", HV_CMDLINE_TOKEN);
+	if (cmdline_ll(TARGET_TOKEN, &preset))
+		SKIP(return, "no preset target (vm.py --balloon-target)");
+	ASSERT_EQ(0, balloon_ram_size(&ram));
+	ASSERT_LT(preset + 256 * SZ_1M, ram);
+	ASSERT_EQ(0, sysfs_read_str(NICE_PARAM, old, sizeof(old)));
+	EXPECT_STREQ("19", old) TH_LOG("not the default");
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(bad[i].err, sysfs_write_str(NICE_PARAM, bad[i].val))
+			TH_LOG("resize_nice=\"%s\"", bad[i].val);
+		ASSERT_EQ(0, sysfs_read_str(NICE_PARAM, now, sizeof(now)));
+		EXPECT_STREQ(old, now);
+	}
+
+	/* Each value with a move of the target: 256 MiB out, then back in. */
+	ASSERT_EQ(0, balloon_target(preset));
+	ASSERT_EQ(0, balloon_bind(dev, BALLOON_DRV_2M));
+	ret0 = nice_reprobe(dev, "0", &nice0, preset + 256 * SZ_1M);
+	ret19 = nice_reprobe(dev, "19", &nice19, preset);
+
+	/* The boot's value and target back, before anything can return. */
+	EXPECT_EQ(0, sysfs_write_str(NICE_PARAM, old));
+	EXPECT_EQ(0, balloon_target(preset));
+	ASSERT_EQ(0, ret0) TH_LOG("resize_nice=0: %s", strerror(-ret0));
+	ASSERT_EQ(0, ret19) TH_LOG("resize_nice=19: %s", strerror(-ret19));
+	EXPECT_EQ(0, nice0);
+	EXPECT_EQ(19, nice19);
 }
 
 FIXTURE(oom) {
