@@ -442,7 +442,7 @@ TEST_F_TIMEOUT(probe, resize_nice_at_probe, 600)
 		int err;
 	} bad[] = {
 		{ "20", -EINVAL }, { "-21", -EINVAL }, { "nice", -EINVAL },
-		{ "", -EINVAL }, { "99999999999", -ERANGE },
+		{ "\n", -EINVAL }, { "99999999999", -ERANGE },
 	};
 	char dev[NAME_MAX + 1], old[32], now[32];
 	long long preset;
