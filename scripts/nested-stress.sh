@@ -66,6 +66,6 @@ python3 "$TOP/scripts/vm.py" --logdir "$LOG" --share "$TOP" --mem 6G \
 			exit 1
 		fi
 	done' || rc=$?
-done=$(grep -c '^pass [0-9]*: ok' "$LOG/output.log" || true)
-echo "nested-stress: $done of $PASSES passes, vm.py status $rc (logs: $LOG)"
+passed=$(grep -c '^pass [0-9]*: ok' "$LOG/output.log" || true)
+echo "nested-stress: $passed of $PASSES passes, vm.py status $rc (logs: $LOG)"
 exit "$rc"
