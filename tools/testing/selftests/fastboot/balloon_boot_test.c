@@ -81,6 +81,22 @@ static int cmdline_ll(const char *token, long long *val)
 }
 
 /*
+ * Why this boot cannot run the test, or NULL: the balloon device into
+ * @dev, and the target vm.py preset (fastboot.balloon_target=) into
+ * @preset.
+ */
+static const char *boot_setup(char *dev, size_t len, long long *preset)
+{
+	if (balloon_find(dev, len))
+		return "no virtio-balloon device";
+	if (!hv_available())
+		return "no host channel (" HV_CMDLINE_TOKEN ")";
+	if (cmdline_ll(TARGET_TOKEN, preset))
+		return "no preset target (vm.py --balloon-target)";
+	return NULL;
+}
+
+/*
  * Read /dev/kmsg records from @fd until none is left, calling @fn with each
  * record's timestamp (us since boot) and text until it returns non-zero.
  */
@@ -171,14 +187,12 @@ TEST(initial_target_before_probe)
 			      .edu_start_us = -1 };
 	long long preset, pages, ms;
 	int64_t ram, actual;
+	const char *skip;
 	int fd, builtin;
 
-	if (balloon_find(dev, sizeof(dev)))
-		SKIP(return, "no virtio-balloon device");
-	if (!hv_available())
-		SKIP(return, "no host channel (%s)", HV_CMDLINE_TOKEN);
-	if (cmdline_ll(TARGET_TOKEN, &preset))
-		SKIP(return, "no preset target (vm.py --balloon-target)");
+	skip = boot_setup(dev, sizeof(dev), &preset);
+	if (skip)
+		SKIP(return, "%s", skip);
 	ASSERT_EQ(0, balloon_ram_size(&ram));
 	pages = (ram - preset) / PAGE_4K;
 	ASSERT_LT(0, pages);
@@ -319,14 +333,12 @@ TEST_F_TIMEOUT(probe, wait_ms_bounds_probe, 600)
 	struct probe_log p0 = {}, p1 = {};
 	long long preset, pages, val;
 	int64_t ram, last = 0;
+	const char *skip;
 	int ret0, ret1;
 
-	if (balloon_find(dev, sizeof(dev)))
-		SKIP(return, "no virtio-balloon device");
-	if (!hv_available())
-		SKIP(return, "no host channel (%s)", HV_CMDLINE_TOKEN);
-	if (cmdline_ll(TARGET_TOKEN, &preset))
-		SKIP(return, "no preset target (vm.py --balloon-target)");
+	skip = boot_setup(dev, sizeof(dev), &preset);
+	if (skip)
+		SKIP(return, "%s", skip);
 	ASSERT_EQ(0, balloon_ram_size(&ram));
 	pages = (ram - preset) / PAGE_4K;
 	ASSERT_LT(VB2M_MSG_PAGES, pages)
@@ -447,16 +459,14 @@ TEST_F_TIMEOUT(probe, resize_nice_at_probe, 600)
 	char dev[NAME_MAX + 1], old[32], now[32];
 	long long preset;
 	long nice0 = 99, nice19 = 99;
+	const char *skip;
 	int64_t ram;
 	int ret0, ret19;
 	size_t i;
 
-	if (balloon_find(dev, sizeof(dev)))
-		SKIP(return, "no virtio-balloon device");
-	if (!hv_available())
-		SKIP(return, "no host channel (%s)", HV_CMDLINE_TOKEN);
-	if (cmdline_ll(TARGET_TOKEN, &preset))
-		SKIP(return, "no preset target (vm.py --balloon-target)");
+	skip = boot_setup(dev, sizeof(dev), &preset);
+	if (skip)
+		SKIP(return, "%s", skip);
 	ASSERT_EQ(0, balloon_ram_size(&ram));
 	ASSERT_LT(preset + 256 * SZ_1M, ram);
 	ASSERT_EQ(0, sysfs_read_str(NICE_PARAM, old, sizeof(old)));
@@ -509,16 +519,14 @@ FIXTURE_VARIANT_ADD(oom, b2m) {
 
 FIXTURE_SETUP(oom)
 {
+	const char *skip;
 	int64_t last = 0;
 	int ret;
 
 	self->pool_2m = -1;
-	if (balloon_find(self->dev, sizeof(self->dev)))
-		SKIP(return, "no virtio-balloon device");
-	if (!hv_available())
-		SKIP(return, "no host channel (%s)", HV_CMDLINE_TOKEN);
-	if (cmdline_ll(TARGET_TOKEN, &self->preset))
-		SKIP(return, "no preset target (vm.py --balloon-target)");
+	skip = boot_setup(self->dev, sizeof(self->dev), &self->preset);
+	if (skip)
+		SKIP(return, "%s", skip);
 	ASSERT_EQ(0, balloon_driver(self->dev, self->boot_drv,
 				    sizeof(self->boot_drv)));
 	ASSERT_EQ(0, balloon_ram_size(&self->ram));
