@@ -173,6 +173,15 @@ def kernel_append(extra="", balloon_target=None):
     return (append + (extra or "")).strip()
 
 
+def remove_stale(paths):
+    """Remove what an earlier run left at each of @paths.  QEMU creates them
+    anew, but only once it runs: until then the splat scan would read the
+    previous run's console and stop this run for its splats."""
+    for p in paths:
+        if os.path.lexists(p):
+            os.unlink(p)
+
+
 def listen(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
@@ -258,8 +267,7 @@ def main():
     events_log = open(os.path.join(a.logdir, "qmp-events.log"), "w")
     qemu_log = open(os.path.join(a.logdir, "qemu.log"), "w")
     qmp_path = os.path.join(a.logdir, "qmp.sock")
-    if os.path.exists(qmp_path):
-        os.unlink(qmp_path)
+    remove_stale([console_log, qmp_path])
     # Socket paths must be short (108 bytes): keep the private ones in /tmp.
     sockdir = tempfile.mkdtemp(prefix="fastboot-vm-")
     out_path = os.path.join(sockdir, "out")

@@ -44,6 +44,20 @@ class SplatTest(unittest.TestCase):
         self.assertEqual(found, log[1:6])
 
 
+class StaleLogTest(unittest.TestCase):
+    def test_last_runs_console_and_socket_are_removed(self):
+        with tempfile.TemporaryDirectory() as d:
+            con, sock, other = (os.path.join(d, n) for n in
+                                ("console.log", "qmp.sock", "output.log"))
+            for p in (con, sock, other):
+                with open(p, "w") as f:
+                    f.write("BUG: from the run before\n")
+            vm.remove_stale([con, sock, os.path.join(d, "absent")])
+            self.assertFalse(os.path.lexists(con))
+            self.assertFalse(os.path.lexists(sock))
+            self.assertTrue(os.path.exists(other))
+
+
 class BalloonOptionsTest(unittest.TestCase):
     def parse(self, *args):
         return vm.parser().parse_args(list(args) + ["--", "true"])
