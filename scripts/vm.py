@@ -182,6 +182,17 @@ def remove_stale(paths):
             os.unlink(p)
 
 
+def triple_fault(reset_log):
+    """A note for the exit message if QEMU logged a triple fault, else ""."""
+    try:
+        with open(reset_log, errors="replace") as f:
+            if any(ln.startswith("Triple fault") for ln in f):
+                return ", after a triple fault (CPU state in %s)" % reset_log
+    except OSError:
+        pass
+    return ""
+
+
 def listen(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
@@ -219,7 +230,8 @@ def parser():
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("VM_TIMEOUT", "1800")),
                     help="seconds before the guest is killed (1800)")
     ap.add_argument("--logdir", default=os.path.join(BUILD, "vm"),
-                    help="console.log, output.log, qmp.sock, qemu.log go here")
+                    help="console.log, output.log, qmp.sock, qemu.log, "
+                    "qemu-reset.log (-d cpu_reset) go here")
     ap.add_argument("--console", action="store_true", help="also print the kernel console")
     ap.add_argument("--allow-splats", action="store_true",
                     help="do not fail the run on kernel warnings in the console")
@@ -267,7 +279,8 @@ def main():
     events_log = open(os.path.join(a.logdir, "qmp-events.log"), "w")
     qemu_log = open(os.path.join(a.logdir, "qemu.log"), "w")
     qmp_path = os.path.join(a.logdir, "qmp.sock")
-    remove_stale([console_log, qmp_path])
+    reset_log = os.path.join(a.logdir, "qemu-reset.log")
+    remove_stale([console_log, qmp_path, reset_log])
     # Socket paths must be short (108 bytes): keep the private ones in /tmp.
     sockdir = tempfile.mkdtemp(prefix="fastboot-vm-")
     out_path = os.path.join(sockdir, "out")
@@ -298,7 +311,10 @@ def main():
             "-chardev", "socket,id=qmp,path=" + qmp_priv,
             "-mon", "chardev=qmp,mode=control",
             # A second monitor for the user's own tools (qmp-shell, socat).
-            "-qmp", "unix:%s,server=on,wait=off" % qmp_path]
+            "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
+            # Each vCPU reset, with the state before it: a triple fault
+            # ends a -no-reboot guest without a word on its console.
+            "-d", "cpu_reset", "-D", reset_log]
     if a.share:
         qemu += ["-virtfs", "local,path=%s,mount_tag=host,security_model=none,id=host"
                  % os.path.abspath(a.share)]
@@ -462,6 +478,9 @@ def main():
             "guest stopped before the command finished",
             console_log, tail(console_log)))
         sys.stderr.write("vm.py: qemu said:\n%s" % tail(qemu_log.name, 10))
+        if not timed_out:
+            sys.stderr.write("vm.py: QEMU exited with status %s%s\n" % (
+                proc.returncode, triple_fault(reset_log)))
         return 124 if timed_out else 126
     found = [] if a.allow_splats else splats(console_log)
     if taint & TAINT_SPLAT and not a.allow_splats:

@@ -58,6 +58,19 @@ class StaleLogTest(unittest.TestCase):
             self.assertTrue(os.path.exists(other))
 
 
+class TripleFaultTest(unittest.TestCase):
+    def test_only_a_logged_triple_fault_is_reported(self):
+        with tempfile.TemporaryDirectory() as d:
+            log = os.path.join(d, "qemu-reset.log")
+            self.assertEqual(vm.triple_fault(log), "")
+            with open(log, "w") as f:
+                f.write("CPU Reset (CPU 0)\nEAX=00000000 EBX=00000000\n")
+            self.assertEqual(vm.triple_fault(log), "")
+            with open(log, "a") as f:
+                f.write("Triple fault\nCPU Reset (CPU 1)\n")
+            self.assertIn("triple fault", vm.triple_fault(log))
+
+
 class BalloonOptionsTest(unittest.TestCase):
     def parse(self, *args):
         return vm.parser().parse_args(list(args) + ["--", "true"])
