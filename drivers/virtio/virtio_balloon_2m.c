@@ -46,8 +46,8 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/oom.h>
-#include <linux/sched.h>
 #include <linux/scatterlist.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
