@@ -104,10 +104,10 @@ boot balloon-boot "initcall_debug fastboot.vfio_ids=1234:11e8" \
 # bound to vfio-pci at boot) starts L2 with the patched QEMU (make qemu)
 # and edu passed through.  nested_test through the kselftest runner, then
 # a two-size start-time benchmark whose exit status counts as one result.
-# L1 runs in the QEMU that build-qemu.sh --l0 builds: QEMU 10.0.2 with two
-# fixes to its SVM emulation, without which L2 now and then takes an
-# interrupt it had masked, or L1 loses one.  An L1 fault right after VMRUN
-# remains, cause unknown (testing.rst, "Interrupts after VMRUN").
+# L1 runs in the QEMU that build-qemu.sh --l0 builds: QEMU 10.0.2 with
+# fixes to its TCG x86 emulation, without which L1 now and then faults
+# right after VMRUN, L2 takes an interrupt it had masked, or L1 loses one
+# (testing.rst, "Interrupts after VMRUN").
 echo "# check: building QEMU (L1's and L0's) and the nested payload" >&2
 rc=0
 { "$TOP/scripts/build-qemu.sh" && "$TOP/scripts/build-qemu.sh" --l0 &&
