@@ -151,7 +151,8 @@ static bool vfio_defer_next(struct vfio_defer *defer, struct vfio_dma **dmap,
 	struct vfio_defer_dma *dd;
 	unsigned long end;
 
-	if (defer->shutdown || defer->paused || READ_ONCE(vfio_defer_paused))
+	if (defer->shutdown || defer->paused || defer->held ||
+	    READ_ONCE(vfio_defer_paused))
 		return false;
 	if (!vfio_defer_has_pending(defer))
 		return false;
@@ -985,6 +986,7 @@ int vfio_defer_add_cap(struct vfio_iommu *iommu, struct vfio_info_cap *caps)
 	struct vfio_iommu_type1_info_cap_defer_map cap = {
 		.header.id = VFIO_IOMMU_TYPE1_INFO_CAP_DEFER_MAP,
 		.header.version = 1,
+		.flags = VFIO_DEFER_MAP_CAP_HOLD,
 		.chunk_size = VFIO_DEFER_CHUNK_SIZE,
 		.batch_size = VFIO_DEFER_BATCH_SIZE,
 	};
@@ -1016,6 +1018,21 @@ static int vfio_defer_set_eventfd(struct vfio_iommu *iommu, int fd)
 		eventfd_signal(ctx);
 	mutex_unlock(&iommu->lock);
 	return 0;
+}
+
+/*
+ * HOLD: the workers claim nothing until RELEASE; a worker's claim in flight
+ * finishes.  Syncs still map.  Both are idempotent.
+ */
+static void vfio_defer_set_held(struct vfio_iommu *iommu, bool held)
+{
+	struct vfio_defer *defer = to_defer(iommu);
+
+	mutex_lock(&iommu->lock);
+	if (defer->held && !held && vfio_defer_has_pending(defer))
+		vfio_defer_kick(iommu);
+	defer->held = held;
+	mutex_unlock(&iommu->lock);
 }
 
 /**
@@ -1055,6 +1072,8 @@ long vfio_defer_ioctl_sync(struct vfio_iommu *iommu, unsigned long arg)
 	case VFIO_DEFER_SYNC_FLAG_ALL:
 	case VFIO_DEFER_SYNC_FLAG_QUERY:
 	case VFIO_DEFER_SYNC_FLAG_EVENTFD:
+	case VFIO_DEFER_SYNC_FLAG_HOLD:
+	case VFIO_DEFER_SYNC_FLAG_RELEASE:
 		if (sync.iova || sync.size)
 			return -EINVAL;
 		if (sync.flags == VFIO_DEFER_SYNC_FLAG_ALL) {
@@ -1063,6 +1082,9 @@ long vfio_defer_ioctl_sync(struct vfio_iommu *iommu, unsigned long arg)
 				ret = 0;
 		} else if (sync.flags == VFIO_DEFER_SYNC_FLAG_EVENTFD) {
 			ret = vfio_defer_set_eventfd(iommu, sync.eventfd);
+		} else if (sync.flags != VFIO_DEFER_SYNC_FLAG_QUERY) {
+			vfio_defer_set_held(iommu, sync.flags ==
+					    VFIO_DEFER_SYNC_FLAG_HOLD);
 		}
 		break;
 	default:

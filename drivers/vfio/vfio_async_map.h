@@ -45,6 +45,7 @@ struct vfio_defer {
 	unsigned int		paused;		/* vfio_defer_drain() callers */
 	unsigned int		syncs;		/* vfio_defer_sync() callers */
 	bool			shutdown;	/* container going away */
+	bool			held;		/* VFIO_DEFER_SYNC_FLAG_HOLD */
 	bool			busy;		/* work left since last idle */
 	unsigned int		nr_workers;
 	u64			deferred;	/* bytes in deferred mappings */

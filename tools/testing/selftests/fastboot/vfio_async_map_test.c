@@ -801,6 +801,69 @@ TEST_F_TIMEOUT(async_map, paused_faults, 300)
 	expect_state(_metadata, c, 0, 0, "unmapped");
 }
 
+/*
+ * VFIO_DEFER_SYNC_FLAG_HOLD, as a VMM uses it while its guest boots into
+ * its balloon: held from before the deferred map, the workers map
+ * nothing, a sync still maps its chunk and the eventfd stays quiet; after
+ * RELEASE the workers map the rest.  HOLD and RELEASE are idempotent, and
+ * a hold after completion changes nothing.
+ */
+TEST_F_TIMEOUT(async_map, hold_release, 300)
+{
+	const uint64_t iova = 3 * SZ_1G;
+	const size_t size = 16 * SZ_1M, mid = size / 2;
+	const uint32_t hld = VFIO_DEFER_SYNC_FLAG_HOLD;
+	const uint32_t rel = VFIO_DEFER_SYNC_FLAG_RELEASE;
+	struct vfio_iommu_type1_defer_sync q;
+	struct ctx *c = &self->c;
+	char *buf;
+	int efd, ret;
+
+	ASSERT_TRUE(vfio_iova_valid(&c->dev, iova, size));
+	buf = buf_alloc(_metadata, c, size);
+	efd = new_eventfd(_metadata, c);
+
+	ASSERT_EQ(0, vfio_defer_sync_raw(&c->dev, hld, 0, 0, -1, NULL));
+	ASSERT_EQ(0, vfio_defer_sync_raw(&c->dev, hld, 0, 0, -1, NULL))
+		TH_LOG("a second HOLD");
+	ASSERT_EQ(0, vfio_dma_map_defer(&c->dev, buf, iova, size));
+	ASSERT_EQ(0, vfio_defer_set_eventfd(&c->dev, efd));
+	assert_not_mapped(_metadata, c, iova, buf, "held, start");
+	assert_not_mapped(_metadata, c, iova + size - DMA_LEN,
+			  buf + size - DMA_LEN, "held, end");
+
+	memset(&q, 0, sizeof(q));
+	ret = vfio_defer_sync(&c->dev, iova + mid, CHUNK, &q);
+	ASSERT_EQ(0, ret) TH_LOG("sync while held: %s", strerror(-ret));
+	expect_state(_metadata, c, size, CHUNK, "held, one chunk synced");
+	assert_rw(_metadata, c, iova + mid, buf + mid, "the synced chunk");
+	assert_not_mapped(_metadata, c, iova + mid + CHUNK, buf + mid + CHUNK,
+			  "held, the chunk after the synced one");
+	EXPECT_FALSE(efd_signalled(efd))
+		TH_LOG("eventfd signalled with chunks left while held");
+
+	ASSERT_EQ(0, vfio_defer_sync_raw(&c->dev, rel, 0, 0, -1, NULL));
+	ret = efd_wait(efd, HANG_S);
+	if (ret)
+		q = query(_metadata, c);
+	ASSERT_EQ(0, ret) TH_LOG("no eventfd signal %d s after RELEASE: %s",
+				 HANG_S, qstr(&q));
+	expect_state(_metadata, c, size, size, "released");
+	assert_rw(_metadata, c, iova, buf, "start, by a worker");
+	assert_rw(_metadata, c, iova + size - DMA_LEN, buf + size - DMA_LEN,
+		  "end, by a worker");
+
+	ASSERT_EQ(0, vfio_defer_sync_raw(&c->dev, rel, 0, 0, -1, NULL))
+		TH_LOG("a second RELEASE");
+	ASSERT_EQ(0, vfio_defer_sync_raw(&c->dev, hld, 0, 0, -1, NULL))
+		TH_LOG("HOLD with nothing left to do");
+	expect_state(_metadata, c, size, size, "held after completion");
+	ASSERT_EQ(0, vfio_defer_sync_raw(&c->dev, rel, 0, 0, -1, NULL));
+
+	ASSERT_EQ(0, vfio_defer_set_eventfd(&c->dev, -1));
+	expect_unmap(_metadata, c, iova, size);
+}
+
 static uint64_t xorshift64(uint64_t *s)
 {
 	*s ^= *s << 13;
@@ -1509,7 +1572,9 @@ TEST_F_TIMEOUT(async_map_api, extension_and_cap, 180)
 	       (unsigned long long)cap.chunk_size,
 	       (unsigned long long)cap.batch_size);
 	EXPECT_EQ(VFIO_IOMMU_TYPE1_INFO_CAP_DEFER_MAP, cap.header.id);
-	EXPECT_EQ(0U, cap.flags);
+	EXPECT_TRUE((cap.flags & VFIO_DEFER_MAP_CAP_HOLD) != 0)
+		TH_LOG("no VFIO_DEFER_MAP_CAP_HOLD");
+	EXPECT_EQ(0U, cap.flags & ~(uint32_t)VFIO_DEFER_MAP_CAP_HOLD);
 	EXPECT_LE(1U, cap.workers);
 	EXPECT_EQ(CHUNK, cap.chunk_size);
 	EXPECT_LE(cap.chunk_size, cap.batch_size);
@@ -1584,6 +1649,8 @@ TEST_F_TIMEOUT(async_map_api, bad_inputs, 300)
 	const uint32_t all = VFIO_DEFER_SYNC_FLAG_ALL;
 	const uint32_t qry = VFIO_DEFER_SYNC_FLAG_QUERY;
 	const uint32_t evt = VFIO_DEFER_SYNC_FLAG_EVENTFD;
+	const uint32_t hld = VFIO_DEFER_SYNC_FLAG_HOLD;
+	const uint32_t rel = VFIO_DEFER_SYNC_FLAG_RELEASE;
 	/* m0: a deferred mapping; t: where the bad maps go. */
 	const uint64_t a = SZ_1G, t = 2 * SZ_1G, wrap = -(uint64_t)SZ_4K;
 	const size_t size = 8 * SZ_1M;
@@ -1698,14 +1765,17 @@ TEST_F_TIMEOUT(async_map_api, bad_inputs, 300)
 			int32_t fd;
 			int err;
 		} syncs[] = {
-			{ "unknown flag 1 << 3", 1U << 3, 0, 0, -1, EINVAL },
+			{ "unknown flag 1 << 5", 1U << 5, 0, 0, -1, EINVAL },
 			{ "unknown flag 1 << 31", 1U << 31, 0, 0, -1, EINVAL },
-			{ "range with unknown flag 1 << 5", 1U << 5, a, CHUNK, -1,
+			{ "range with unknown flag 1 << 6", 1U << 6, a, CHUNK, -1,
 			  EINVAL },
 			{ "ALL | QUERY", all | qry, 0, 0, -1, EINVAL },
 			{ "ALL | EVENTFD", all | evt, 0, 0, -1, EINVAL },
 			{ "QUERY | EVENTFD", qry | evt, 0, 0, -1, EINVAL },
 			{ "ALL | QUERY | EVENTFD", all | qry | evt, 0, 0, -1, EINVAL },
+			{ "HOLD | RELEASE", hld | rel, 0, 0, -1, EINVAL },
+			{ "HOLD | QUERY", hld | qry, 0, 0, -1, EINVAL },
+			{ "HOLD | ALL", hld | all, 0, 0, -1, EINVAL },
 			{ "range, iova not page aligned", 0, a + 2048, CHUNK, -1,
 			  EINVAL },
 			{ "range, size not page aligned", 0, a, CHUNK - 2048, -1,
@@ -1723,6 +1793,11 @@ TEST_F_TIMEOUT(async_map_api, bad_inputs, 300)
 			{ "QUERY with size", qry, 0, CHUNK, -1, EINVAL },
 			{ "EVENTFD with iova", evt, a, 0, -1, EINVAL },
 			{ "EVENTFD with size", evt, 0, CHUNK, -1, EINVAL },
+			{ "HOLD with iova", hld, a, 0, -1, EINVAL },
+			{ "HOLD with size", hld, 0, CHUNK, -1, EINVAL },
+			{ "HOLD of a range", hld, a, CHUNK, -1, EINVAL },
+			{ "RELEASE with iova", rel, a, 0, -1, EINVAL },
+			{ "RELEASE with size", rel, 0, CHUNK, -1, EINVAL },
 			{ "EVENTFD, a closed fd", evt, 0, 0, closed_fd, EBADF },
 			{ "EVENTFD, fd 0x7ffffff0", evt, 0, 0, 0x7ffffff0, EBADF },
 			{ "EVENTFD, a pipe", evt, 0, 0, pfd[0], EINVAL },
