@@ -15,6 +15,10 @@
  *   fastboot  x-defer-map=on (threshold 64 MiB) and x-initial-target=512M
  *             (none for 512 MiB or less): the mapping is deferred, L2
  *             boots into its balloon, the rest is mapped in the background
+ *   nohold    (-H) fastboot with x-defer-map-hold=off: the background
+ *             workers start at the first deferred map, as they did before
+ *             QEMU held them until the fence is released.  The ratio
+ *             nohold / fastboot at the largest size is what holding gains
  *   nopass    (-n) the same VM without the vfio-pci device: nothing is
  *             pinned or mapped, KVM faults memory in as the guest touches
  *             it.  What is left is the guest's own boot, the floor of the
@@ -57,6 +61,8 @@
  *   RESULT e2e_start_flatness_<backing> <x> x             fastboot largest /
  *                                                         fastboot smallest
  *   RESULT e2e_start_flatness <x> x                       max over backings
+ *   RESULT e2e_start_hold_gain_largest_<backing> <x> x    with -H: nohold /
+ *                                                         fastboot, largest
  *   RESULT e2e_start_flatness_nopass_<backing> <x> x      with -n: the same
  *   RESULT e2e_start_flatness_nopass <x> x                for nopass
  *
@@ -96,9 +102,9 @@
 enum { ANON, HUGETLB, NR_BACKINGS };
 static const char * const backing_name[NR_BACKINGS] = { "anon", "hugetlb" };
 
-enum { STOCK, FASTBOOT, NOPASS, NR_CONFS };
+enum { STOCK, FASTBOOT, NOPASS, NOHOLD, NR_CONFS };
 static const char * const conf_name[NR_CONFS] = {
-	"stock", "fastboot", "nopass"
+	"stock", "fastboot", "nopass", "nohold"
 };
 
 /* One run's times, seconds from the launch (NAN: not measured). */
@@ -115,7 +121,7 @@ static struct {
 	const char *stock_file;		/* -S: stock medians of another boot */
 } opt = {
 	.timeout_ms = 900 * 1000,
-	.have = { true, true, false },
+	.have = { true, true, false, false },
 	.warmup = true,
 };
 
@@ -280,8 +286,9 @@ static bool one_run(int b, unsigned long mib, int c, int round,
 	struct l2vm_opts o = {
 		.mem_mib = mib,
 		.hugetlb = b == HUGETLB,
-		.fastboot = c == FASTBOOT,
+		.fastboot = c == FASTBOOT || c == NOHOLD,
 		.no_vfio = c == NOPASS,
+		.vfio_props = c == NOHOLD ? "x-defer-map-hold=off" : NULL,
 	};
 	struct l2vm_fastboot f;
 	const char *what;
@@ -308,7 +315,7 @@ static bool one_run(int b, unsigned long mib, int c, int round,
 	}
 	s->marker = since_launch(at);
 
-	if (c == FASTBOOT) {
+	if (o.fastboot) {
 		/*
 		 * Without a fence (no initial target) everything is mapped
 		 * before the guest runs, and FASTBOOT_COMPLETE may have gone
@@ -337,8 +344,8 @@ static bool one_run(int b, unsigned long mib, int c, int round,
 		s->complete = since_launch(f.complete_us);
 		if (strcmp(f.phase, "complete") || f.failed ||
 		    f.mapped != f.deferred || !f.deferred) {
-			warn("%s %lu MiB fastboot: x-query-fastboot at the end: phase %s, deferred %lld, mapped %lld, failed %lld",
-			     backing_name[b], mib, f.phase,
+			warn("%s %lu MiB %s: x-query-fastboot at the end: phase %s, deferred %lld, mapped %lld, failed %lld",
+			     backing_name[b], mib, conf_name[c], f.phase,
 			     (long long)f.deferred, (long long)f.mapped,
 			     (long long)f.failed);
 			ret = -EPROTO;
@@ -360,7 +367,7 @@ static bool one_run(int b, unsigned long mib, int c, int round,
 			snprintf(rd, sizeof(rd), "%d", round + 1);
 		printf("%-8s %6lu %-9s %5s %9.2f", backing_name[b], mib,
 		       conf_name[c], rd, s->marker);
-		if (c == FASTBOOT)
+		if (o.fastboot)
 			printf(" %9.2f %11.2f %13.2f", s->init, s->to_target,
 			       s->complete);
 		printf("\n");
@@ -436,12 +443,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: " PROG " [-m MiB[,MiB...]] [-b anon,hugetlb] [-r runs] [-d stock|fastboot|both]\n"
-		"       [-n] [-S stock-output] [-t timeout_s] [-W] [-q]\n"
+		"       [-n] [-H] [-S stock-output] [-t timeout_s] [-W] [-q]\n"
 		"  -m  L2 memory sizes (default 256,1024,4096,8192; at most %d)\n"
 		"  -b  memory backings, in this order: anon, hugetlb (default both)\n"
 		"  -r  runs per point; medians reported (default 1, at most %d)\n"
 		"  -d  QEMU configurations to run (default both)\n"
 		"  -n  also nopass: the same L2 without the passthrough device\n"
+		"  -H  also nohold: fastboot with x-defer-map-hold=off (the workers\n"
+		"      start with the guest, not when the fence is released)\n"
 		"  -S  with -d fastboot: take the stock times from the PLOT lines of a\n"
 		"      -d stock run in another L1 boot (stock clear_page there)\n"
 		"  -t  longest wait for any one step, s (default 900)\n"
@@ -461,7 +470,7 @@ int main(int argc, char **argv)
 	char bdf[32], thp[128] = "?", *tok, *s;
 	int ret;
 
-	while ((opt_c = getopt(argc, argv, "m:b:r:d:nS:t:Wqh")) != -1) {
+	while ((opt_c = getopt(argc, argv, "m:b:r:d:nHS:t:Wqh")) != -1) {
 		switch (opt_c) {
 		case 'm':
 			nsizes = parse_mib_list(optarg, mib, MAX_SIZES);
@@ -497,6 +506,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			opt.have[NOPASS] = true;
+			break;
+		case 'H':
+			opt.have[NOHOLD] = true;
 			break;
 		case 'S':
 			opt.stock_file = optarg;
@@ -565,6 +577,8 @@ int main(int argc, char **argv)
 	       sysconf(_SC_NPROCESSORS_ONLN), thp);
 	if (opt.have[NOPASS])
 		printf("nopass: the same L2 without vfio-pci, no passthrough (pool pre-zeroed).\n");
+	if (opt.have[NOHOLD])
+		printf("nohold: fastboot with x-defer-map-hold=off (workers not held until the fence).\n");
 	printf("\n");
 	if (!opt.quiet) {
 		printf("%-8s %6s %-9s %5s %9s %9s %11s %13s\n", "backing", "MiB",
@@ -624,6 +638,8 @@ int main(int argc, char **argv)
 	       "marker_s", "mapped-done_s");
 	if (opt.have[NOPASS])
 		printf(" %9s", "nopass_s");
+	if (opt.have[NOHOLD])
+		printf(" %9s", "nohold_s");
 	printf("\n");
 	for (b = 0; b < NR_BACKINGS; b++) {
 		for (i = 0; have_b[b] && i < nsizes; i++) {
@@ -651,6 +667,8 @@ int main(int argc, char **argv)
 			cell(med(fs, nruns, offsetof(struct sample, complete)), 13);
 			if (opt.have[NOPASS])
 				cell(m[b][i][NOPASS], 9);
+			if (opt.have[NOHOLD])
+				cell(m[b][i][NOHOLD], 9);
 			printf("\n");
 		}
 	}
@@ -660,7 +678,8 @@ int main(int argc, char **argv)
 		for (i = 0; have_b[b] && i < nsizes; i++) {
 			printf("PLOT %s %lu", backing_name[b], mib[i]);
 			for (c = 0; c < NR_CONFS; c++) {
-				if (c == NOPASS && !opt.have[NOPASS])
+				if ((c == NOPASS && !opt.have[NOPASS]) ||
+				    c == NOHOLD)
 					continue;
 				if (isnan(m[b][i][c]))
 					printf(" ?");
@@ -698,6 +717,11 @@ int main(int argc, char **argv)
 			if (isnan(flat_max) || fl / fs > flat_max)
 				flat_max = fl / fs;
 		}
+		fl = m[b][nsizes - 1][NOHOLD];
+		fs = m[b][nsizes - 1][FASTBOOT];
+		if (!isnan(fl) && !isnan(fs) && fs > 0)
+			printf("RESULT e2e_start_hold_gain_largest_%s %.2f x\n",
+			       backing_name[b], fl / fs);
 		fl = m[b][nsizes - 1][NOPASS];
 		fs = m[b][0][NOPASS];
 		if (nsizes > 1 && !isnan(fl) && !isnan(fs) && fs > 0) {

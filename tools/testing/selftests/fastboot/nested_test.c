@@ -30,9 +30,9 @@
  *    (nr_foll_pin_acquired == nr_foll_pin_released as before) and
  *    MemAvailable comes back to within 64 MiB; then another L2 gets the
  *    device and stops cleanly.
- *  - bad_property: a threshold that is not a size, and an initial target
- *    larger than RAM: QEMU exits non-zero naming the property, and
- *    nothing stays pinned.
+ *  - bad_property: a threshold that is not a size, a hold that is not a
+ *    bool, and an initial target larger than RAM: QEMU exits non-zero
+ *    naming the property, and nothing stays pinned.
  *  - auto_deflate_off: as l2_dma_after_deflate with x-auto-deflate=off:
  *    the mapping completes but the balloon keeps the initial target and
  *    L2 stays inflated until QMP balloon asks for all of its RAM; then
@@ -79,7 +79,7 @@
 #define EXIT_S		120
 #define RELEASE_S	120
 #define AVAIL_SLACK_KB	(64 * 1024)
-#define NR_VMS		2
+#define NR_VMS		3
 /* Holds type1's background workers back (syncs still map). */
 #define PAUSE_KNOB	"/sys/kernel/debug/vfio_iommu_type1/defer_pause"
 /* How long the workers run again before the kill. */
@@ -545,6 +545,8 @@ TEST_F_TIMEOUT(nested, bad_property, 600)
 	} cases[] = {
 		{ "x-defer-map-threshold", false,
 		  "x-defer-map=on,x-defer-map-threshold=notasize", 0 },
+		{ "x-defer-map-hold", false,
+		  "x-defer-map=on,x-defer-map-hold=maybe", 0 },
 		{ "x-initial-target", true, NULL, 2 * SMALL_MIB },
 	};
 	char log[8192];
